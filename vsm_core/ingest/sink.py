@@ -1,0 +1,146 @@
+"""Where importers put what they read: canonical rows, written to Parquet in batches.
+
+Importers call ``add_issue``, ``add_status_change`` and ``add_field_change`` with plain
+Python values (times as integer microseconds UTC, see ``vsm_core.timeparse``). Rows are
+buffered and flushed to Parquet files in a staging directory every ``batch_rows`` rows,
+so memory stays bounded whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vsm_core import model
+from vsm_core.problems import Finding
+
+
+class _TableBuffer:
+    def __init__(self, path: Path, schema: pa.Schema, batch_rows: int):
+        self.path = path
+        self.schema = schema
+        self.batch_rows = batch_rows
+        self.columns: list[list] = [[] for _ in schema.names]
+        self.rows = 0
+        self.total = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def append(self, row: Sequence) -> None:
+        for column, value in zip(self.columns, row):
+            column.append(value)
+        self.rows += 1
+        if self.rows >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        if self.rows:
+            arrays = [pa.array(col, type=field.type) for col, field in zip(self.columns, self.schema)]
+            self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+            self.total += self.rows
+            self.columns = [[] for _ in self.schema.names]
+            self.rows = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+
+class CanonicalSink:
+    """Collects canonical rows from one import (one or several files) into ``directory``.
+
+    After ``close()`` the directory holds ``issues.parquet``, ``status_changes.parquet``,
+    ``field_changes.parquet`` and ``findings.parquet`` (raw: before de-duplication), and
+    ``self.statuses`` / ``self.board_columns`` / ``self.meta`` hold companion data.
+    """
+
+    def __init__(self, directory: Path, *, batch_rows: int = 50_000, progress: Callable[[int], None] | None = None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._issues = _TableBuffer(self.directory / "issues.parquet", model.ISSUES, batch_rows)
+        self._status = _TableBuffer(self.directory / "status_changes.parquet", model.STATUS_CHANGES, batch_rows)
+        self._fields = _TableBuffer(self.directory / "field_changes.parquet", model.FIELD_CHANGES, batch_rows)
+        self.findings: list[Finding] = []
+        self.statuses: list[dict] = []  # rows of model.STATUSES
+        self.board_columns: list[dict] = []  # rows of model.BOARD_COLUMNS
+        self.board_name: str | None = None
+        # Facts about the source: has_history (bool), formats (set of names),
+        # base_url (Jira site, for links), history_note (what the format cannot show).
+        self.meta: dict = {"has_history": None, "formats": set(), "base_url": None}
+        self._next_seq = 0
+        self._progress = progress
+        self.current_file: str | None = None
+
+    # -- rows ---------------------------------------------------------------------------
+    def add_issue(
+        self,
+        *,
+        key: str,
+        created: int | None,
+        issue_id: str | None = None,
+        type: str | None = None,
+        summary: str | None = None,
+        project: str | None = None,
+        status: str | None = None,
+        status_category: str | None = None,
+        updated: int | None = None,
+        resolved: int | None = None,
+        resolution: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        labels: list[str] | None = None,
+        components: list[str] | None = None,
+        parent: str | None = None,
+        story_points: float | None = None,
+        changelog_total: int | None = None,
+        changelog_present: int | None = None,
+    ) -> int:
+        """Add one issue; returns its ``ingest_seq`` to pass to the change rows."""
+        seq = self._next_seq
+        self._next_seq += 1
+        self._issues.append(
+            (
+                seq, issue_id, key, type, summary, project, status, status_category,
+                created, updated, resolved, resolution, assignee, priority,
+                labels or [], components or [], parent, story_points,
+                changelog_total, changelog_present, self.current_file,
+            )
+        )
+        if self._progress is not None and seq % 1000 == 0:
+            self._progress(seq)
+        return seq
+
+    def add_status_change(
+        self, ingest_seq: int, key: str, time: int, from_status: str | None, to_status: str | None,
+        author: str | None = None, history_id: int | None = None, item_seq: int = 0,
+    ) -> None:
+        self._status.append((ingest_seq, key, time, from_status, to_status, author, history_id, item_seq))
+
+    def add_field_change(
+        self, ingest_seq: int, key: str, time: int, field: str, from_value: str | None, to_value: str | None,
+        author: str | None = None, history_id: int | None = None, item_seq: int = 0,
+    ) -> None:
+        self._fields.append((ingest_seq, key, time, field, from_value, to_value, author, history_id, item_seq))
+
+    def add_finding(self, code: str, message: str, key: str | None = None, severity: str = "warning") -> None:
+        self.findings.append(Finding(code=code, message=message, key=key, file=self.current_file, severity=severity))
+
+    # -- bookkeeping --------------------------------------------------------------------
+    @property
+    def issue_count(self) -> int:
+        return self._next_seq
+
+    def close(self) -> None:
+        for buffer in (self._issues, self._status, self._fields):
+            buffer.close()
+        rows = [(f.code, f.severity, f.key, f.file, f.message) for f in self.findings]
+        columns = list(zip(*rows)) if rows else [[] for _ in model.FINDINGS.names]
+        table = pa.Table.from_arrays(
+            [pa.array(list(c), type=fld.type) for c, fld in zip(columns, model.FINDINGS)], schema=model.FINDINGS
+        )
+        pq.write_table(table, self.directory / "findings.parquet")
