@@ -1,0 +1,237 @@
+"""Importing files into the store: choose an importer by content, stream the files into
+canonical rows, finalize a dataset version, and publish it atomically.
+
+``import_files`` is the one entry point the command line and the dashboard call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Sequence
+
+from vsm_core.finalize import finalize
+from vsm_core.ingest.base import ReadOptions, file_size, read_head
+from vsm_core.ingest.sink import CanonicalSink
+from vsm_core.problems import ImportProblem
+from vsm_core.store import Store, StoreError, require_writable
+from vsm_core.timeparse import UTC, zone
+
+# The data formats, in the order ties are broken when sniffing.
+FORMATS = ("jira-json", "jira-csv", "item-dates", "event-log", "time-in-status")
+_MODULES = {
+    "jira-json": "vsm_core.ingest.jira_json",
+    "jira-csv": "vsm_core.ingest.jira_csv",
+    "item-dates": "vsm_core.ingest.item_dates",
+    "event-log": "vsm_core.ingest.event_log",
+    "time-in-status": "vsm_core.ingest.time_in_status",
+}
+_MIN_CONFIDENCE = 30
+
+Progress = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    display_name: str  # what the user calls it (the upload's name, or the path given)
+
+
+@dataclass
+class ImportResult:
+    dataset: str
+    version: int
+    name: str
+    issues: int
+    status_changes: int
+    warnings: list[str] = field(default_factory=list)
+    as_of: str | None = None
+    has_history: bool = False
+
+
+def importer(fmt: str) -> ModuleType:
+    return importlib.import_module(_MODULES[fmt])
+
+
+def detect(path: Path, display_name: str) -> str:
+    """The format of one file, from its content: a data format or a companion kind."""
+    from vsm_core.ingest.companions import companion_kind
+
+    head = read_head(path, display_name)
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise ImportProblem(f"no issues found in {display_name}: the file is empty.", file=display_name)
+    kind = companion_kind(head)
+    if kind:
+        return kind
+    scores = {fmt: importer(fmt).sniff(head) for fmt in FORMATS}
+    best = max(FORMATS, key=lambda f: scores[f])
+    if scores[best] < _MIN_CONFIDENCE:
+        raise ImportProblem(f"{display_name} {_describe_unknown(head)}", file=display_name)
+    return best
+
+
+def _describe_unknown(head: bytes) -> str:
+    if b"\x00" in head[:1024] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        what = "is a binary file, not a Jira export"
+    elif head.lstrip()[:1] in (b"{", b"["):
+        what = "is JSON but holds no Jira issues, status list or board configuration"
+    elif head.lstrip().startswith(b"PAR1") or head.startswith(b"PAR1"):
+        what = "is a Parquet file without the issue key, status and time columns of an event log"
+    else:
+        what = "is not a format this product reads"
+    return (
+        f"{what}; upload a Jira JSON export with changelog, a Jira CSV export, an item-dates CSV, "
+        "an event log (key, status, time) or a time-in-status export."
+    )
+
+
+def import_files(
+    store: Store,
+    files: Sequence[SourceFile],
+    *,
+    name: str | None = None,
+    fmt: str = "auto",
+    as_of: datetime | None = None,
+    timezone_name: str | None = None,
+    into: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import ``files`` as one dataset (or as a new version of ``into``); atomic.
+
+    Raises ImportProblem (one sentence) on bad input; then nothing is stored.
+    """
+    if not files:
+        raise ImportProblem("no file given: name at least one Jira export to import.")
+    try:
+        tz = zone(timezone_name)
+    except ValueError as exc:
+        raise ImportProblem(f"--timezone: {exc}.") from exc
+    for source in files:
+        if not Path(source.path).is_file():
+            raise ImportProblem(f"{source.display_name} does not exist or is not a file.", file=source.display_name)
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ImportProblem(f"unknown format {fmt!r}; use one of: auto, {', '.join(FORMATS)}.")
+    if into is not None:
+        try:
+            store.get(into)
+        except StoreError as exc:
+            raise ImportProblem(str(exc)) from exc
+    require_writable(store)
+    plan = [(source, _choose_format(source, fmt)) for source in files]
+    if all(kind.startswith("jira-statuses") or kind == "jira-board" for _, kind in plan):
+        raise ImportProblem(
+            "only companion files were given (status list or board configuration); add the issues export they describe."
+        )
+    total_bytes = sum(file_size(s.path) for s in files) or 1
+    done_bytes = 0
+    import_time = datetime.now(timezone.utc)
+    staging = store.staging()
+    try:
+        sink = CanonicalSink(staging.work_dir / "raw")
+        sources_meta = []
+        for source, kind in plan:
+            sink.current_file = source.display_name
+            size = file_size(source.path)
+
+            def report(read: int, total: int, _base=done_bytes, _size=size, _name=source.display_name) -> None:
+                if progress:
+                    fraction = (_base + min(read, _size)) / total_bytes
+                    progress(f"Reading {_name}", 0.9 * fraction)
+
+            options = ReadOptions(display_name=source.display_name, timezone=tz, progress=report)
+            _read_one(source, kind, sink, options)
+            sources_meta.append({"name": source.display_name, "bytes": size, "format": kind})
+            done_bytes += size
+        if sink.issue_count == 0:
+            names = ", ".join(s.display_name for s, k in plan if k in FORMATS)
+            raise ImportProblem(f"no issues found in {names}.")
+        sink.close()
+        if progress:
+            progress("Building timelines and checking data quality", 0.92)
+        sink.meta.update(source_files=sources_meta, timezone=timezone_name or "UTC", board_name=sink.board_name)
+        result = _finalize_or_explain(
+            staging.work_dir / "raw",
+            staging.data_dir,
+            sink_meta=sink.meta,
+            statuses=sink.statuses,
+            board_columns=sink.board_columns,
+            as_of=as_of.astimezone(UTC) if as_of else None,
+            import_time=import_time,
+            temp_dir=staging.work_dir,
+        )
+        import shutil
+
+        shutil.rmtree(staging.work_dir, ignore_errors=True)
+        if into is not None:
+            info = store.publish_version(staging, into)
+        else:
+            info = store.publish_new(staging, name or _default_name(files))
+        if progress:
+            progress("Done", 1.0)
+    except BaseException:
+        staging.discard()
+        raise
+    meta = info.meta()
+    return ImportResult(
+        dataset=info.dataset,
+        version=info.latest,
+        name=info.name,
+        issues=result.issues,
+        status_changes=result.status_changes,
+        warnings=result.warnings,
+        as_of=meta.get("as_of"),
+        has_history=bool(meta.get("has_history")),
+    )
+
+
+def _finalize_or_explain(*args, **kwargs):
+    """Run ``finalize``; a failed write (disk full, permissions) becomes one sentence."""
+    import duckdb
+
+    try:
+        return finalize(*args, **kwargs)
+    except (OSError, duckdb.IOException) as exc:
+        raise ImportProblem(
+            f"the store cannot be written ({getattr(exc, 'strerror', None) or exc}); nothing was imported. "
+            "Free disk space or choose another store directory."
+        ) from exc
+
+
+def _choose_format(source: SourceFile, fmt: str) -> str:
+    detected = detect(source.path, source.display_name)
+    if detected in ("jira-statuses", "jira-board") or fmt == "auto":
+        return detected
+    return fmt
+
+
+def _read_one(source: SourceFile, kind: str, sink: CanonicalSink, options: ReadOptions) -> None:
+    if kind in ("jira-statuses", "jira-board"):
+        from vsm_core.ingest import companions
+
+        companions.read(Path(source.path), sink, options)
+        return
+    module = importer(kind)
+    try:
+        module.read(Path(source.path), sink, options)
+    except ImportProblem:
+        raise
+    except RecursionError as exc:
+        raise ImportProblem(f"{source.display_name} is nested too deeply to be a Jira export; check the file.", file=source.display_name) from exc
+    except MemoryError as exc:
+        raise ImportProblem(f"{source.display_name} is too large to import in memory; split it into smaller files.", file=source.display_name) from exc
+    except (UnicodeError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as exc:
+        raise ImportProblem(
+            f"{source.display_name} could not be read as {kind} ({exc.__class__.__name__}: {str(exc)[:200]}); "
+            "check that the file is a complete export of that kind, or choose the format explicitly.",
+            file=source.display_name,
+        ) from exc
+
+
+def _default_name(files: Sequence[SourceFile]) -> str:
+    first = Path(files[0].display_name).name
+    for suffix in (".gz", ".json", ".csv", ".ndjson", ".parquet", ".tsv", ".txt"):
+        first = first.removesuffix(suffix)
+    return first if len(files) == 1 else f"{first} and {len(files) - 1} more"

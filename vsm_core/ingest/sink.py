@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vsm_core import model
-from vsm_core.problems import Finding
+from vsm_core.problems import Finding, ImportProblem
 
 
 class _TableBuffer:
@@ -36,14 +36,20 @@ class _TableBuffer:
             self.flush()
 
     def flush(self) -> None:
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        if self.rows:
-            arrays = [pa.array(col, type=field.type) for col, field in zip(self.columns, self.schema)]
-            self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-            self.total += self.rows
-            self.columns = [[] for _ in self.schema.names]
-            self.rows = 0
+        try:
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+            if self.rows:
+                arrays = [pa.array(col, type=field.type) for col, field in zip(self.columns, self.schema)]
+                self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        except OSError as exc:
+            raise ImportProblem(
+                f"the store cannot be written ({exc.strerror or exc}); nothing was imported. "
+                "Free disk space or choose another store directory."
+            ) from exc
+        self.total += self.rows
+        self.columns = [[] for _ in self.schema.names]
+        self.rows = 0
 
     def close(self) -> None:
         self.flush()

@@ -1,0 +1,38 @@
+import streamlit as st
+
+from vsm_app.context import caption_for, page_setup
+from vsm_core import queries
+
+store, view = page_setup("Datasets")
+st.title("Datasets")
+rows = queries.list_datasets(store)
+if not rows:
+    st.info("No datasets yet: upload a Jira export on the Upload page.")
+    st.stop()
+
+st.dataframe(
+    [{**row, "link": f"./overview?dataset={row['dataset']}"} for row in rows],
+    hide_index=True,
+    width="stretch",
+    column_order=["name", "issues", "status_changes", "version", "as_of", "imported_at", "has_history", "link"],
+    column_config={
+        "name": "Name",
+        "issues": st.column_config.NumberColumn("Issues", format="%d"),
+        "status_changes": st.column_config.NumberColumn("Status changes", format="%d"),
+        "version": "Data version",
+        "as_of": "As of (UTC)",
+        "imported_at": "Imported (UTC)",
+        "has_history": st.column_config.CheckboxColumn("Status history"),
+        "link": st.column_config.LinkColumn("Open", display_text="Open"),
+    },
+)
+
+if view is not None:
+    st.subheader(f"Data-quality findings: {view.info.name}")
+    st.caption(caption_for(view))
+    findings = queries.table(view.info, view.version, "findings")
+    if findings.empty:
+        st.success("No findings.")
+    else:
+        st.dataframe(findings, hide_index=True, width="stretch",
+                     column_config={"code": "Kind", "severity": "Severity", "key": "Issue", "file": "File", "message": "Finding"})

@@ -1,0 +1,62 @@
+import streamlit as st
+
+from vsm_app.context import page_setup
+from vsm_app.uploads import UPLOAD_CAP_MB, import_uploads
+from vsm_core.ingest import FORMATS
+from vsm_core.problems import ImportProblem
+from vsm_core.store import StoreError
+
+store, view = page_setup("Upload")
+
+st.title("Bring your own Jira export")
+st.write(
+    "Drop one or several files: a Jira JSON export with changelog (best: it has every status change), "
+    "a Jira CSV export (current status only), an item-dates CSV, an event log, or a time-in-status export. "
+    "Add Jira's status list and your board configuration to the same upload to get the board's columns as stages."
+)
+st.caption(
+    f"Each file may be up to {UPLOAD_CAP_MB} MB. For larger exports use the command line: "
+    "`vsm import FILE --name NAME` writes to the same store this dashboard reads."
+)
+
+with st.form("upload", clear_on_submit=False, border=True):
+    uploads = st.file_uploader(
+        "Export files", accept_multiple_files=True, key="uploads",
+        help="JSON, NDJSON, CSV, TSV, Parquet, optionally gzip-compressed.",
+    )
+    left, middle, right = st.columns(3)
+    name = left.text_input("Dataset name", placeholder="e.g. Payments team, 2025")
+    fmt = middle.selectbox("Format", ["auto", *FORMATS], help="Chosen from the content unless you pick one.")
+    timezone_name = right.text_input(
+        "Time zone of times without an offset", value="UTC", help="CSV exports carry no zone; e.g. Europe/Madrid."
+    )
+    submitted = st.form_submit_button("Import", type="primary")
+
+if submitted:
+    if not uploads:
+        st.error("Choose at least one file to import.")
+        st.stop()
+    bar = st.progress(0.0, text="Starting")
+    try:
+        result = import_uploads(
+            store, uploads, name=name.strip(), fmt=fmt, timezone_name=timezone_name.strip() or None,
+            progress=lambda what, fraction: bar.progress(min(1.0, fraction), text=what),
+        )
+    except (ImportProblem, StoreError) as problem:
+        bar.empty()
+        st.error(str(problem), icon=":material/error:")
+        st.caption("Nothing was stored; your other datasets are unchanged.")
+        st.stop()
+    bar.empty()
+    st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{result.name}”.")
+    if not result.has_history:
+        st.info(
+            "This export has no status history: lead time, throughput and work in progress by current status "
+            "can be shown; stage times and rework need a JSON export with changelog (see the README)."
+        )
+    if result.warnings:
+        st.write("Data-quality findings:")
+        st.dataframe({"finding": result.warnings}, hide_index=True, width="stretch")
+    st.query_params["dataset"] = result.dataset
+    st.page_link("pages/overview.py", label="Open the new dataset", icon=":material/arrow_forward:",
+                 query_params={"dataset": result.dataset})

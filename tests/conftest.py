@@ -1,0 +1,104 @@
+"""Shared fixtures: paths to the real exports, a fresh store, and JSON export builders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture
+def real() -> Path:
+    if not REAL.exists():
+        pytest.skip("the shared real exports are not beside this checkout")
+    return REAL
+
+
+@pytest.fixture
+def store(tmp_path):
+    from vsm_core.store import open_store
+
+    return open_store(tmp_path / "store")
+
+
+def jira_issue(key, created, status, changes=(), *, issue_id=None, updated=None, category=None, total=None, fields=None):
+    """A Jira REST issue with a changelog; ``changes`` are (time, from, to[, history id])."""
+    histories = []
+    for n, change in enumerate(changes):
+        time, from_status, to_status = change[:3]
+        hid = change[3] if len(change) > 3 else 1000 + n
+        histories.append({
+            "id": str(hid), "created": time, "author": {"displayName": "Dev"},
+            "items": [{"field": "status", "fieldtype": "jira", "fromString": from_status, "toString": to_status}],
+        })
+    body = {
+        "id": str(issue_id or abs(hash(key)) % 10**6), "key": key,
+        "self": "https://example.atlassian.net/rest/api/2/issue/1",
+        "fields": {
+            "created": created, "updated": updated or (changes[-1][0] if changes else created),
+            "issuetype": {"name": "Story"}, "project": {"key": key.split("-")[0]},
+            "summary": f"Summary of {key}",
+            "status": {"name": status, "statusCategory": {"key": category or "indeterminate"}},
+            **(fields or {}),
+        },
+        "changelog": {"startAt": 0, "maxResults": len(histories), "total": total if total is not None else len(histories),
+                      "histories": list(reversed(histories))},
+    }
+    return body
+
+
+def write_search(path: Path, issues) -> Path:
+    path.write_text(json.dumps({"startAt": 0, "maxResults": 100, "total": len(issues), "issues": list(issues)}))
+    return path
+
+
+def run_cli(*args, store_dir=None, check=False):
+    """Run ``python -m vsm_core`` as a user would; returns the CompletedProcess."""
+    cmd = [sys.executable, "-m", "vsm_core", *map(str, args)]
+    if store_dir is not None:
+        cmd += ["--store", str(store_dir)]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr)
+    return result
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: run `make test` (it installs Debian's chromium) or apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    from browser_support import Server
+
+    base = tmp_path_factory.mktemp("dashboard")
+    server = Server(base / "store", base / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+ARTIFACTS = REPO / "tests" / "artifacts"

@@ -1,0 +1,69 @@
+"""The dashboard in a real Chromium: the demo on first visit, an upload, a bad file."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_support import wait_for_run
+from conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def test_first_visit_shows_the_demo_dataset(dashboard, page):
+    page.goto(dashboard.url)
+    wait_for_run(page, timeout_ms=120_000)
+    page.get_by_role("heading", name="Demo team (simulated)").wait_for(timeout=60_000)
+    values = page.get_by_test_id("stMetricValue").all_inner_texts()
+    assert int(values[0].replace(",", "")) >= 1000  # issues
+    assert int(values[1].replace(",", "")) > int(values[0].replace(",", ""))  # status changes
+    page.get_by_text("of all issue-days in this dataset").first.wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-demo.png"), full_page=True)
+
+
+def test_upload_of_a_real_export_with_companions(dashboard, page, real):
+    page.goto(dashboard.url + "/upload")
+    wait_for_run(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([
+        str(real / "jirametrics_sample_search_6issues.json"),
+        str(real / "jirametrics_sample_statuses.json"),
+        str(real / "jirametrics_sample_board_configuration.json"),
+    ])
+    page.get_by_label("Dataset name").fill("Sample project")
+    page.get_by_role("button", name="Import").click()
+    page.get_by_text("Imported 6 issues and 15 status changes").wait_for(timeout=60_000)
+    assert "dataset=" in page.url
+    page.get_by_role("link", name="Open the new dataset").click()
+    wait_for_run(page)
+    page.get_by_role("heading", name="Sample project").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "overview-upload.png"), full_page=True)
+    # The link is shareable: a fresh browser context opening it sees the same dataset.
+    other = page.context.browser.new_context()
+    try:
+        fresh = other.new_page()
+        fresh.goto(page.url)
+        wait_for_run(fresh)
+        fresh.get_by_role("heading", name="Sample project").wait_for(timeout=30_000)
+    finally:
+        other.close()
+
+
+def test_bad_file_gets_one_sentence_and_nothing_is_stored(dashboard, page, tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"hello": "world"}')
+    datasets = dashboard.store_dir / "datasets"
+    page.goto(dashboard.url)
+    wait_for_run(page, timeout_ms=120_000)
+    before = sorted(p.name for p in datasets.iterdir())
+    page.goto(dashboard.url + "/upload")
+    wait_for_run(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(bad)])
+    page.get_by_role("button", name="Import").click()
+    alert = page.get_by_test_id("stAlertContentError")
+    alert.wait_for(timeout=30_000)
+    text = alert.inner_text()
+    assert "notes.json" in text and "Traceback" not in text
+    page.get_by_text("Nothing was stored").wait_for()
+    assert sorted(p.name for p in datasets.iterdir()) == before
+    assert not any((dashboard.store_dir / "staging").iterdir())

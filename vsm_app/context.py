@@ -1,0 +1,81 @@
+"""Page set-up shared by every page: the store, the demo dataset, the dataset in the URL."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from vsm_core.ingest import SourceFile, import_files
+from vsm_core.store import DatasetInfo, Store, StoreError, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = ROOT / "data" / "demo"
+DEMO_NAME = "Demo team (simulated)"
+DEMO_FILES = ("demo-jira-export.json.gz", "demo-statuses.json", "demo-board-configuration.json")
+
+
+@st.cache_resource(show_spinner=False)
+def get_store() -> Store:
+    """The store this server uses (``$VSM_STORE`` or the default); the demo is imported once."""
+    store = open_store(os.environ.get("VSM_STORE"))
+    store.sweep_staging()
+    ensure_demo(store)
+    return store
+
+
+def ensure_demo(store: Store) -> DatasetInfo | None:
+    for info in store.datasets():
+        if info.demo:
+            return info
+    files = [DEMO_DIR / name for name in DEMO_FILES if (DEMO_DIR / name).exists()]
+    if not files:
+        return None
+    result = import_files(store, [SourceFile(p, p.name) for p in files], name=DEMO_NAME)
+    info = store.get(result.dataset)
+    store.mark_demo(info.dataset)
+    return store.get(result.dataset)
+
+
+@dataclass(frozen=True)
+class View:
+    info: DatasetInfo
+    version: int
+    meta: dict
+
+
+def current_view(store: Store) -> View | None:
+    """The dataset and version named in the URL, else the demo (or newest) dataset."""
+    wanted = st.query_params.get("dataset")
+    info = None
+    if wanted:
+        try:
+            info = store.get(wanted)
+        except StoreError:
+            st.error("The dataset in this link does not exist (it may have been deleted). Showing the demo dataset instead.")
+    if info is None:
+        datasets = store.datasets()
+        demo = [d for d in datasets if d.demo]
+        info = (demo or datasets or [None])[0]
+    if info is None:
+        return None
+    version = info.latest
+    raw_version = st.query_params.get("v")
+    if raw_version and raw_version.isdigit() and int(raw_version) in info.versions:
+        version = int(raw_version)
+    st.query_params["dataset"] = info.dataset
+    return View(info=info, version=version, meta=info.meta(version))
+
+
+def page_setup(title: str) -> tuple[Store, View | None]:
+    """The one idempotent set-up call every page starts with."""
+    store = get_store()
+    view = current_view(store)
+    return store, view
+
+
+def caption_for(view: View) -> str:
+    clock = "calendar clock"
+    return f"{view.info.name} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {clock}"

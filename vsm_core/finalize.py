@@ -1,0 +1,211 @@
+"""Turn an import's raw rows into a dataset version: de-duplicate, fix the as-of time,
+and record the data-quality findings of the guide's section 3.
+
+De-duplication (section 3.8): by Jira issue id when present, else by key; the copy with
+the latest ``updated`` wins (ties: the one read last), and only its changelog is kept. If
+two different ids still share a key, the same rule keeps one.
+
+As-of (section 2a): unless the user gives one, the latest status-change, field-change or
+``updated`` time that is not in the future of the import; for a file with none of those,
+the latest ``created``; for an empty history, the time of the import.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vsm_core import model
+from vsm_core.db import connect, sql_path
+from vsm_core.findings import summarise
+from vsm_core.timeparse import format_utc, to_micros
+from vsm_core.workflow import status_catalog
+
+_DEDUP_SQL = """
+CREATE TABLE issues AS
+WITH by_identity AS (
+    SELECT *,
+        row_number() OVER w AS copy_rank,
+        count(*) OVER (PARTITION BY coalesce(issue_id, key)) AS copies,
+        list(DISTINCT key) OVER (PARTITION BY coalesce(issue_id, key)) AS all_keys
+    FROM raw_issues
+    WINDOW w AS (PARTITION BY coalesce(issue_id, key) ORDER BY updated DESC NULLS LAST, ingest_seq DESC)
+), by_key AS (
+    SELECT *, row_number() OVER (PARTITION BY key ORDER BY updated DESC NULLS LAST, ingest_seq DESC) AS key_rank
+    FROM by_identity WHERE copy_rank = 1
+)
+SELECT * EXCLUDE (copy_rank, key_rank) FROM by_key WHERE key_rank = 1
+"""
+
+_FINDINGS_SQL = {
+    "duplicate_issue": """
+        SELECT key, format('{} appears {} times in the import; the copy updated last ({}) was kept.',
+                           key, copies, strftime(updated AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
+        FROM issues WHERE copies > 1 AND len(all_keys) = 1""",
+    "moved_issue": """
+        SELECT key, format('{} was also exported as {} (same issue id {}): it moved between projects and is counted once, as {}.',
+                           key, array_to_string(list_filter(all_keys, k -> k <> key), ', '), issue_id, key) AS message
+        FROM issues WHERE len(all_keys) > 1""",
+    "change_before_created": """
+        SELECT i.key, format('{}: {} status change(s) dated before the issue was created ({}); those visits count as zero hours.',
+                             i.key, count(*), strftime(i.created AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
+        FROM status_changes s JOIN issues i USING (key) WHERE s.time < i.created GROUP BY i.key, i.created""",
+    "created_after_as_of": """
+        SELECT key, format('{} was created at {}, after the as-of time; it is kept with zero-length visits.',
+                           key, strftime(created AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
+        FROM issues WHERE created > $as_of""",
+    "change_after_as_of": """
+        SELECT key, format('{}: {} status change(s) after the as-of time; time after it is not counted.', key, count(*)) AS message
+        FROM status_changes WHERE time > $as_of GROUP BY key""",
+    "from_status_mismatch": """
+        SELECT key, format('{}: the change at {} leaves ''{}'' but the issue was in ''{}''; its history may be truncated or edited.',
+                           key, strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), from_status, previous) AS message
+        FROM (SELECT key, time, from_status,
+                     lag(to_status) OVER (PARTITION BY key ORDER BY time, history_id NULLS LAST, item_seq) AS previous
+              FROM status_changes)
+        WHERE previous IS NOT NULL AND from_status IS NOT NULL AND lower(previous) <> lower(from_status)""",
+    "moved_out_of_done": """
+        SELECT s.key, format('{} moved from ''{}'' back to ''{}'' at {} (reopened).', s.key, s.from_status, s.to_status,
+                             strftime(s.time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
+        FROM status_changes s
+        JOIN catalog f ON lower(f.name) = lower(s.from_status) AND f.is_done
+        JOIN catalog t ON lower(t.name) = lower(s.to_status) AND NOT t.is_done""",
+    "done_without_start": """
+        WITH visited AS (
+            SELECT i.key, i.status, coalesce(first(s.from_status ORDER BY s.time), i.status) AS initial,
+                   list(s.to_status) FILTER (WHERE s.to_status IS NOT NULL) AS tos
+            FROM issues i LEFT JOIN status_changes s USING (key) GROUP BY i.key, i.status
+        )
+        SELECT v.key, format('{} reached ''{}'' without passing through any in-progress status.', v.key, v.status) AS message
+        FROM visited v JOIN catalog c ON lower(c.name) = lower(v.status) AND c.is_done AND NOT c.is_cancelled
+        WHERE (SELECT count(*) FROM catalog k WHERE k.category = 'indeterminate') > 0
+          AND NOT EXISTS (
+            SELECT 1 FROM catalog k
+            WHERE k.category = 'indeterminate'
+              AND (lower(k.name) = lower(v.initial) OR list_contains(list_transform(coalesce(v.tos, []), x -> lower(x)), lower(k.name))))""",
+}
+
+_FINDING_SEVERITY = {"moved_out_of_done": "info", "duplicate_issue": "info", "moved_issue": "info", "done_without_start": "info"}
+_PER_CODE_LIMIT = 10_000  # findings kept per kind (the summary counts them all)
+
+
+@dataclass(frozen=True)
+class FinalizedVersion:
+    issues: int
+    status_changes: int
+    field_changes: int
+    as_of: datetime
+    warnings: list[str]
+
+
+def _default_as_of(con: duckdb.DuckDBPyConnection, import_time: datetime) -> datetime:
+    now = import_time
+    row = con.execute(
+        """
+        SELECT max(t) FROM (
+            SELECT time AS t FROM status_changes UNION ALL
+            SELECT time FROM field_changes UNION ALL
+            SELECT updated FROM issues
+        ) WHERE t <= $now""",
+        {"now": now},
+    ).fetchall()[0][0]
+    if row is None:
+        row = con.execute("SELECT max(created) FROM issues WHERE created <= $now", {"now": now}).fetchall()[0][0]
+    return (row or now).astimezone(timezone.utc)
+
+
+def finalize(
+    raw_dir: Path,
+    out_dir: Path,
+    *,
+    sink_meta: dict,
+    statuses: list[dict],
+    board_columns: list[dict],
+    as_of: datetime | None,
+    import_time: datetime,
+    temp_dir: Path,
+) -> FinalizedVersion:
+    """Write the dataset version's tables and ``meta.json`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = connect(memory_limit="1500MB", temp_dir=temp_dir)
+    try:
+        for name in ("issues", "status_changes", "field_changes", "findings"):
+            con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM read_parquet({sql_path(raw_dir / (name + '.parquet'))})")
+        _write_companions(con, out_dir, statuses, board_columns)
+        con.execute(_DEDUP_SQL)
+        for name in ("status_changes", "field_changes"):
+            con.execute(
+                f"""CREATE TABLE {name} AS SELECT r.* EXCLUDE (ingest_seq) FROM raw_{name} r
+                    SEMI JOIN issues i ON i.ingest_seq = r.ingest_seq
+                    ORDER BY r.key, r.time, r.history_id NULLS LAST, r.item_seq"""
+            )
+        as_of_utc = as_of.astimezone(timezone.utc) if as_of else _default_as_of(con, import_time)
+        catalog = status_catalog(con)
+        con.register("catalog_df", catalog)
+        con.execute("CREATE TABLE catalog AS SELECT * FROM catalog_df")
+        findings = _collect_findings(con, as_of_utc)
+        issue_columns = [n for n in model.ISSUES.names if n != "ingest_seq"]
+        con.execute(
+            f"COPY (SELECT {', '.join(issue_columns)} FROM issues ORDER BY key) TO {sql_path(out_dir / 'issues.parquet')} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        for name in ("status_changes", "field_changes"):
+            con.execute(f"COPY {name} TO {sql_path(out_dir / (name + '.parquet'))} (FORMAT parquet, COMPRESSION zstd)")
+        pq.write_table(pa.Table.from_pandas(findings, schema=model.FINDINGS, preserve_index=False), out_dir / "findings.parquet")
+        counts = {
+            name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+            for name in ("issues", "status_changes", "field_changes")
+        }
+        date_range = con.execute("SELECT min(created), max(coalesce(updated, created)) FROM issues").fetchall()[0]
+    finally:
+        con.close()
+    warnings = summarise(findings[findings["severity"] == "warning"]) + summarise(findings[findings["severity"] != "warning"])
+    meta = {
+        "format": 2,
+        "imported_at": format_utc(to_micros(import_time)),
+        "as_of": format_utc(to_micros(as_of_utc)),
+        "as_of_source": "given" if as_of else "latest change or update in the data",
+        "has_history": bool(sink_meta.get("has_history")),
+        "formats": sorted(sink_meta.get("formats", [])),
+        "base_url": sink_meta.get("base_url"),
+        "source_files": sink_meta.get("source_files", []),
+        "timezone": sink_meta.get("timezone", "UTC"),
+        "board_name": sink_meta.get("board_name"),
+        "counts": counts,
+        "first_created": format_utc(to_micros(date_range[0])) if date_range[0] else None,
+        "last_updated": format_utc(to_micros(date_range[1])) if date_range[1] else None,
+        "warnings": warnings,
+    }
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    return FinalizedVersion(counts["issues"], counts["status_changes"], counts["field_changes"], as_of_utc, warnings)
+
+
+def _collect_findings(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.DataFrame:
+    frames = [con.sql("SELECT code, severity, key, file, message FROM raw_findings").df()]
+    for code, sql in _FINDINGS_SQL.items():
+        params = {"as_of": as_of} if "$as_of" in sql else None
+        frame = con.execute(sql + f" LIMIT {_PER_CODE_LIMIT}", params).df() if params else con.sql(sql + f" LIMIT {_PER_CODE_LIMIT}").df()
+        if frame.empty:
+            continue
+        frame.insert(0, "code", code)
+        frame.insert(1, "severity", _FINDING_SEVERITY.get(code, "warning"))
+        frame["file"] = None
+        frames.append(frame[["code", "severity", "key", "file", "message"]])
+    return pd.concat(frames, ignore_index=True).astype(object).where(lambda f: f.notna(), None)
+
+
+def _write_companions(con: duckdb.DuckDBPyConnection, out_dir: Path, statuses: list[dict], board_columns: list[dict]) -> None:
+    status_table = pa.Table.from_pylist(statuses, schema=model.STATUSES)
+    names = {row["status_id"]: row["name"] for row in statuses}
+    board = [dict(row, status_name=row.get("status_name") or names.get(row["status_id"])) for row in board_columns]
+    board_table = pa.Table.from_pylist(board, schema=model.BOARD_COLUMNS)
+    pq.write_table(status_table, out_dir / "statuses.parquet")
+    pq.write_table(board_table, out_dir / "board_columns.parquet")
+    con.register("statuses_arrow", status_table)
+    con.execute("CREATE TABLE statuses AS SELECT * FROM statuses_arrow")

@@ -1,0 +1,127 @@
+"""Read-side queries the command line and the pages share: dataset lists, issue tables,
+status times and findings, as DataFrames or streamed as JSON.
+
+Large JSON outputs are written by DuckDB itself (``COPY ... (FORMAT json, ARRAY true)``)
+so that a million rows print in well under a second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from vsm_core.db import connect
+from vsm_core.store import DatasetInfo, Store
+from vsm_core.timelines import create_visits
+
+_UTC_FMT = "'%Y-%m-%dT%H:%M:%SZ'"
+
+SELECTS = {
+    "issues": f"""
+        SELECT key, type, status, strftime(created AT TIME ZONE 'UTC', {_UTC_FMT}) AS created,
+               strftime(resolved AT TIME ZONE 'UTC', {_UTC_FMT}) AS resolved,
+               issue_id AS id, summary, project, status_category, strftime(updated AT TIME ZONE 'UTC', {_UTC_FMT}) AS updated,
+               resolution, assignee, priority, labels, components, parent, story_points
+        FROM issues ORDER BY key""",
+    "status_times": """
+        SELECT key, status, count(*) AS visits, round(sum(hours), 6) AS hours,
+               bool_or(history_truncated) AS history_truncated
+        FROM visits GROUP BY key, status ORDER BY key, min(visit_seq)""",
+    "findings": "SELECT code, severity, key, file, message FROM findings ORDER BY severity DESC, code, key",
+}
+
+
+def as_of(info: DatasetInfo, version: int) -> datetime:
+    """The dataset version's as-of time (UTC)."""
+    text = info.meta(version)["as_of"]
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def _connection(info: DatasetInfo, version: int, kind: str):
+    con = connect(info.version_path(version))
+    if kind == "status_times":
+        create_visits(con, as_of(info, version))
+    return con
+
+
+def table(info: DatasetInfo, version: int, kind: str) -> pd.DataFrame:
+    con = _connection(info, version, kind)
+    try:
+        return con.sql(SELECTS[kind]).df()
+    finally:
+        con.close()
+
+
+def write_json(info: DatasetInfo, version: int, kind: str, fd: int) -> None:
+    """Stream the table as one JSON array to an open file descriptor."""
+    con = _connection(info, version, kind)
+    try:
+        con.execute(f"COPY ({SELECTS[kind]}) TO '/dev/fd/{fd}' (FORMAT json, ARRAY true)")
+    finally:
+        con.close()
+
+
+def list_datasets(store: Store) -> list[dict]:
+    """``[{"dataset", "name", "issues", "status_changes", "imported_at", ...}]``, newest first."""
+    rows = []
+    for info in store.datasets():
+        meta = info.meta()
+        counts = meta.get("counts", {})
+        rows.append({
+            "dataset": info.dataset,
+            "name": info.name,
+            "issues": counts.get("issues", 0),
+            "status_changes": counts.get("status_changes", 0),
+            "imported_at": meta.get("imported_at"),
+            "version": info.latest,
+            "versions": list(info.versions),
+            "as_of": meta.get("as_of"),
+            "has_history": bool(meta.get("has_history")),
+            "formats": meta.get("formats", []),
+        })
+    return rows
+
+
+STATUS_SUMMARY_SQL = """
+WITH per_issue AS (
+    SELECT key, status, sum(hours) AS hours, count(*) AS visits FROM visits GROUP BY key, status
+)
+SELECT status,
+       count(*) AS items,
+       sum(visits) AS visits,
+       quantile_cont(hours, 0.5) / 24 AS median_days,
+       quantile_cont(hours, 0.85) / 24 AS p85_days,
+       sum(hours) / 24 AS total_days
+FROM per_issue GROUP BY status ORDER BY total_days DESC
+"""
+
+OVERVIEW_SQL = """
+SELECT (SELECT count(*) FROM issues) AS issues,
+       (SELECT count(*) FROM status_changes) AS status_changes,
+       (SELECT count(DISTINCT key) FROM status_changes) AS issues_with_history,
+       (SELECT min(created) FROM issues) AS first_created,
+       (SELECT max(created) FROM issues) AS last_created,
+       (SELECT count(*) FROM issues WHERE status_category = 'done') AS in_done_category
+"""
+
+
+def status_summary(info: DatasetInfo, version: int) -> pd.DataFrame:
+    """Per status: issues that visited it, visits, median / p85 / total days (calendar clock).
+
+    Percentiles use linear interpolation between closest ranks (DuckDB ``quantile_cont``).
+    """
+    con = _connection(info, version, "status_times")
+    try:
+        return con.sql(STATUS_SUMMARY_SQL).df()
+    finally:
+        con.close()
+
+
+def overview(info: DatasetInfo, version: int) -> dict:
+    con = _connection(info, version, "issues")
+    try:
+        row = con.sql(OVERVIEW_SQL).df().iloc[0].to_dict()
+    finally:
+        con.close()
+    return row

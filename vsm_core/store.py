@@ -1,0 +1,336 @@
+"""The dataset store: datasets persist as immutable Parquet files under one directory.
+
+Layout (format 2)::
+
+    STORE/store.json                      {"format": 2}
+    STORE/datasets/<id>/dataset.json      {"dataset", "name", "created_at"}
+    STORE/datasets/<id>/versions/<n>/     issues.parquet, status_changes.parquet,
+                                          field_changes.parquet, findings.parquet,
+                                          statuses.parquet, board_columns.parquet, meta.json
+    STORE/staging/<random>/               imports under way (never read as datasets)
+
+Why this shape: every write builds a complete directory under ``staging/`` and then makes
+it visible with one ``rename`` (atomic on one file system). A killed or failed import leaves
+only a staging directory, which is swept later; readers never see half a dataset. Data
+versions are never modified, so the dashboard and a command-line import in another
+process can use the store at the same time without locks, and a link naming an older
+version keeps working.
+
+Format 1 (the first layout) kept one data version per dataset, with the Parquet files
+directly in ``datasets/<id>/``; ``open_store`` migrates it in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from vsm_core.problems import ImportProblem
+
+STORE_FORMAT = 2
+DATA_FILES = (
+    "issues.parquet",
+    "status_changes.parquet",
+    "field_changes.parquet",
+    "findings.parquet",
+    "statuses.parquet",
+    "board_columns.parquet",
+)
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+_STALE_STAGING_SECONDS = 6 * 3600
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message is one sentence for the user."""
+
+
+def default_store_path() -> Path:
+    """``$VSM_STORE``, else ``$XDG_DATA_HOME/vsm-dashboard``, else ``~/.local/share/vsm-dashboard``."""
+    if os.environ.get("VSM_STORE"):
+        return Path(os.environ["VSM_STORE"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "vsm-dashboard"
+
+
+def new_dataset_id() -> str:
+    """An unguessable id: 144 random bits, URL-safe."""
+    return secrets.token_urlsafe(18)
+
+
+def _utc_now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_json_atomic(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush a freshly written directory tree to disk before it is made visible."""
+    for root, dirs, files in os.walk(path):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    dataset: str
+    name: str
+    created_at: str
+    versions: tuple[int, ...]
+    path: Path
+    demo: bool = False
+
+    @property
+    def latest(self) -> int:
+        return self.versions[-1]
+
+    def version_path(self, version: int | None = None) -> Path:
+        return self.path / "versions" / str(version if version is not None else self.latest)
+
+    def meta(self, version: int | None = None) -> dict:
+        with open(self.version_path(version) / "meta.json", encoding="utf-8") as handle:
+            return json.load(handle)
+
+
+class Staging:
+    """A directory under ``staging/`` for one import; removed unless published."""
+
+    def __init__(self, store: "Store"):
+        self.store = store
+        self.path = store.root / "staging" / f"{int(time.time())}-{os.getpid()}-{secrets.token_hex(6)}"
+        self.path.mkdir(parents=True)
+        self.published = False
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the finished tables of the new data version go."""
+        path = self.path / "version"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space (raw importer output, database spill files)."""
+        path = self.path / "work"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def __enter__(self) -> "Staging":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Store:
+    """Datasets under ``root``. Open with ``open_store``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- reading ------------------------------------------------------------------------
+    def datasets(self) -> list[DatasetInfo]:
+        """Every complete dataset, newest first."""
+        found = []
+        base = self.root / "datasets"
+        for entry in sorted(base.iterdir()) if base.exists() else []:
+            info = self._read_info(entry)
+            if info is not None:
+                found.append(info)
+        return sorted(found, key=lambda d: d.created_at, reverse=True)
+
+    def _read_info(self, path: Path) -> DatasetInfo | None:
+        try:
+            with open(path / "dataset.json", encoding="utf-8") as handle:
+                doc = json.load(handle)
+            versions = sorted(int(p.name) for p in (path / "versions").iterdir() if p.name.isdigit())
+        except (OSError, ValueError):
+            return None
+        if not versions:
+            return None
+        return DatasetInfo(
+            dataset=doc["dataset"], name=doc.get("name") or doc["dataset"],
+            created_at=doc.get("created_at", ""), versions=tuple(versions), path=path,
+            demo=bool(doc.get("demo")),
+        )
+
+    def get(self, dataset: str) -> DatasetInfo:
+        """A dataset by id (or, for the command line, by its unique name)."""
+        if _ID_RE.match(dataset):
+            info = self._read_info(self.root / "datasets" / dataset)
+            if info is not None:
+                return info
+        matches = [d for d in self.datasets() if d.name == dataset]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise StoreError(f"several datasets are named {dataset!r}; use the dataset id instead (see `vsm datasets`).")
+        raise StoreError(f"no dataset {dataset!r} in the store at {self.root}; list them with `vsm datasets`.")
+
+    # -- writing ------------------------------------------------------------------------
+    def staging(self) -> Staging:
+        try:
+            return Staging(self)
+        except OSError as exc:
+            raise StoreError(f"the store at {self.root} cannot be written ({exc.strerror}); check its permissions and free space.") from exc
+
+    def publish_new(self, staging: Staging, name: str) -> DatasetInfo:
+        """Make the staged data version visible as a new dataset (version 1)."""
+        dataset = new_dataset_id()
+        root = staging.path / "dataset"
+        (root / "versions").mkdir(parents=True)
+        os.rename(staging.data_dir, root / "versions" / "1")
+        self._stamp_version(root / "versions" / "1", 1)
+        _write_json_atomic(root / "dataset.json", {"dataset": dataset, "name": name, "created_at": _utc_now_iso()})
+        _fsync_tree(root)
+        os.rename(root, self.root / "datasets" / dataset)
+        staging.discard()
+        return self.get(dataset)
+
+    def publish_version(self, staging: Staging, dataset: str) -> DatasetInfo:
+        """Add the staged data as the next version of an existing dataset."""
+        info = self.get(dataset)
+        source = staging.data_dir
+        for _ in range(100):
+            version = self.get(info.dataset).latest + 1
+            self._stamp_version(source, version)
+            _fsync_tree(source)
+            try:
+                os.rename(source, info.path / "versions" / str(version))
+                break
+            except OSError:  # another import took this number first
+                continue
+        staging.discard()
+        return self.get(info.dataset)
+
+    @staticmethod
+    def _stamp_version(path: Path, version: int) -> None:
+        meta_path = path / "meta.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        meta["version"] = version
+        _write_json_atomic(meta_path, meta)
+
+    def _update_doc(self, dataset: str, **changes) -> DatasetInfo:
+        info = self.get(dataset)
+        doc = json.loads((info.path / "dataset.json").read_text(encoding="utf-8"))
+        doc.update(changes)
+        _write_json_atomic(info.path / "dataset.json", doc)
+        return self.get(info.dataset)
+
+    def rename(self, dataset: str, name: str) -> DatasetInfo:
+        return self._update_doc(dataset, name=name)
+
+    def mark_demo(self, dataset: str) -> DatasetInfo:
+        """Flag the dataset the dashboard opens when a link names none."""
+        return self._update_doc(dataset, demo=True)
+
+    def delete(self, dataset: str) -> None:
+        """Remove a dataset and all its files (hidden at once by a rename, then erased)."""
+        info = self.get(dataset)
+        trash = self.root / "staging" / f"deleted-{secrets.token_hex(8)}"
+        os.rename(info.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def sweep_staging(self, older_than: float = _STALE_STAGING_SECONDS) -> int:
+        """Erase staging directories left by imports that died (older than ``older_than`` s)."""
+        removed = 0
+        base = self.root / "staging"
+        now = time.time()
+        for entry in base.iterdir() if base.exists() else []:
+            try:
+                pid = int(entry.name.split("-")[1]) if entry.name[0].isdigit() else None
+            except (IndexError, ValueError):
+                pid = None
+            alive = pid is not None and _pid_alive(pid)
+            if entry.name.startswith("deleted-") or (not alive and now - entry.stat().st_mtime > older_than) or (pid is not None and not alive):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def iter_versions(self) -> Iterator[tuple[DatasetInfo, int]]:
+        for info in self.datasets():
+            for version in info.versions:
+                yield info, version
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def open_store(root: Path | str | None = None) -> Store:
+    """Open (creating if needed, migrating if older) the store at ``root``."""
+    path = Path(root).expanduser() if root else default_store_path()
+    try:
+        (path / "datasets").mkdir(parents=True, exist_ok=True)
+        (path / "staging").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"the store directory {path} cannot be created ({exc.strerror}); choose another with --store or VSM_STORE.") from exc
+    marker = path / "store.json"
+    fmt = 1 if any((path / "datasets").iterdir()) else STORE_FORMAT
+    if marker.exists():
+        try:
+            fmt = int(json.loads(marker.read_text(encoding="utf-8"))["format"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{marker} is damaged; restore it from a backup or point --store at another directory.") from exc
+    if fmt > STORE_FORMAT:
+        raise StoreError(
+            f"the store at {path} was written by a newer version of this product (format {fmt}); upgrade to open it."
+        )
+    store = Store(path)
+    if fmt < STORE_FORMAT or not marker.exists():
+        from vsm_core.migrations import migrate
+
+        try:
+            migrate(store, fmt)
+            _write_json_atomic(marker, {"format": STORE_FORMAT})
+        except OSError as exc:
+            if fmt < STORE_FORMAT:
+                raise StoreError(f"the store at {path} needs an upgrade but cannot be written ({exc.strerror}).") from exc
+    return store
+
+
+def require_writable(store: Store) -> None:
+    """Fail early, with one sentence, when the store cannot take a new dataset."""
+    probe = store.root / "staging" / f".probe-{secrets.token_hex(4)}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ImportProblem(
+            f"the store at {store.root} cannot be written ({exc.strerror}); nothing was imported. "
+            "Check its permissions and free disk space, or choose another with --store."
+        ) from exc
