@@ -51,12 +51,15 @@ _FINDINGS_SQL = {
         FROM issues WHERE copies > 1 AND len(all_keys) = 1""",
     "moved_issue": """
         SELECT key, format('{} was also exported as {} (same issue id {}): it moved between projects and is counted once, as {}.',
-                           key, array_to_string(list_filter(all_keys, k -> k <> key), ', '), issue_id, key) AS message
+                           key, array_to_string(list_filter(all_keys, lambda k: k <> key), ', '), issue_id, key) AS message
         FROM issues WHERE len(all_keys) > 1""",
     "change_before_created": """
         SELECT i.key, format('{}: {} status change(s) dated before the issue was created ({}); those visits count as zero hours.',
                              i.key, count(*), strftime(i.created AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
-        FROM status_changes s JOIN issues i USING (key) WHERE s.time < i.created GROUP BY i.key, i.created""",
+        FROM status_changes s JOIN issues i USING (key)
+        WHERE s.time < i.created
+          AND i.key NOT IN (SELECT key FROM raw_findings WHERE code = 'finished_before_created' AND key IS NOT NULL)
+        GROUP BY i.key, i.created""",
     "created_after_as_of": """
         SELECT key, format('{} was created at {}, after the as-of time; it is kept with zero-length visits.',
                            key, strftime(created AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
@@ -81,7 +84,7 @@ _FINDINGS_SQL = {
         WITH visited AS (
             SELECT i.key, i.status, coalesce(first(s.from_status ORDER BY s.time), i.status) AS initial,
                    list(s.to_status) FILTER (WHERE s.to_status IS NOT NULL) AS tos
-            FROM issues i LEFT JOIN status_changes s USING (key) GROUP BY i.key, i.status
+            FROM issues i JOIN status_changes s USING (key) GROUP BY i.key, i.status
         )
         SELECT v.key, format('{} reached ''{}'' without passing through any in-progress status.', v.key, v.status) AS message
         FROM visited v JOIN catalog c ON lower(c.name) = lower(v.status) AND c.is_done AND NOT c.is_cancelled
@@ -89,7 +92,7 @@ _FINDINGS_SQL = {
           AND NOT EXISTS (
             SELECT 1 FROM catalog k
             WHERE k.category = 'indeterminate'
-              AND (lower(k.name) = lower(v.initial) OR list_contains(list_transform(coalesce(v.tos, []), x -> lower(x)), lower(k.name))))""",
+              AND (lower(k.name) = lower(v.initial) OR list_contains(list_transform(coalesce(v.tos, []), lambda x: lower(x)), lower(k.name))))""",
 }
 
 _FINDING_SEVERITY = {"moved_out_of_done": "info", "duplicate_issue": "info", "moved_issue": "info", "done_without_start": "info"}

@@ -137,8 +137,9 @@ def import_files(
             size = file_size(source.path)
 
             def report(read: int, total: int, _base=done_bytes, _size=size, _name=source.display_name) -> None:
-                if progress:
-                    fraction = (_base + min(read, _size)) / total_bytes
+                # Importers count in bytes or rows; either way read/total is this file's share done.
+                if progress and total:
+                    fraction = (_base + _size * min(1.0, read / total)) / total_bytes
                     progress(f"Reading {_name}", 0.9 * fraction)
 
             options = ReadOptions(display_name=source.display_name, timezone=tz, progress=report)

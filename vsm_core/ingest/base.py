@@ -36,7 +36,7 @@ MAX_JSON_ELEMENT_BYTES = 256 * 1024**2  # one issue in a JSON export
 class ReadOptions:
     display_name: str  # the file's name as the user knows it (upload name or path)
     timezone: tzinfo = UTC  # how to read times that carry no offset
-    progress: Callable[[int, int], None] | None = None  # (bytes read, total bytes)
+    progress: Callable[[int, int], None] | None = None  # (done, total) in bytes or rows
     columns: dict[str, str] = field(default_factory=dict)  # explicit column choices (event log)
 
 
@@ -80,13 +80,36 @@ def open_binary(path: Path, display_name: str) -> BinaryIO:
 
 
 def read_head(path: Path, display_name: str, n: int = HEAD_BYTES) -> bytes:
-    """The first ``n`` bytes of a file's content (after un-gzipping)."""
+    """The first ``n`` bytes of a file's content (after un-gzipping).
+
+    A Parquet file keeps its column names in its footer, so for one larger than ``n`` the
+    head is a small Parquet file holding its first rows: sniffers see names and values.
+    """
     try:
         with open_binary(path, display_name) as handle:
-            return handle.read(n)
+            head = handle.read(n)
+            more = bool(handle.read(1))
+        if head.startswith(b"PAR1") and more:
+            return _parquet_sample(path) or head
+        return head
     except (OSError, EOFError) as exc:
         raise ImportProblem(f"{display_name} could not be read ({exc.__class__.__name__}: {exc}); check the file and try again.", file=display_name) from exc
 
 
 def file_size(path: Path) -> int:
     return Path(path).stat().st_size
+
+
+def _parquet_sample(path: Path, rows: int = 50) -> bytes | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        batch = next(parquet.iter_batches(batch_size=rows), None)
+        table = pa.Table.from_batches([batch]) if batch is not None else parquet.schema_arrow.empty_table()
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    except Exception:  # an unreadable Parquet file: the importer reports it properly
+        return None
