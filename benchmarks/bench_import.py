@@ -122,7 +122,7 @@ def print_table(rows: list[tuple[Measurement, Target]], n_issues: int) -> None:
     print(f"Import benchmark, {n_issues:,} issues, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print(f"{'step':<14} {'seconds':>8} {'target':>8} {'peak MB':>9} {'target':>9}  result")
     for m, target in rows:
-        seconds = f"{m.seconds:.1f}" if m.seconds is not None else "-"
+        seconds = f"{m.seconds:.2f}" if m.seconds is not None else "-"
         peak = f"{m.peak_mb:,.0f}" if m.peak_mb is not None else "-"
         peak_target = f"<= {target.peak_mb:,.0f}" if target.peak_mb else "-"
         print(f"{m.step:<14} {seconds:>8} {'<= ' + format(target.seconds, 'g'):>8} {peak:>9} {peak_target:>9}  {verdict(m, target)}")
@@ -171,8 +171,11 @@ def _dataset_of(m: Measurement) -> str | None:
         m.returncode = m.returncode or -2
         m.stderr_tail = f"could not read the import's JSON output: {m.stdout[-500:]!r}"
         return None
+    warnings = result.get("warnings") or []
     print(f"  {m.step}: dataset {result.get('dataset')}, {result.get('issues')} issues, "
-          f"{result.get('status_changes')} status changes, {len(result.get('warnings') or [])} warnings")
+          f"{result.get('status_changes')} status changes, {len(warnings)} warnings")
+    for warning in warnings[:5]:
+        print(f"    - {warning}")
     return result.get("dataset")
 
 
