@@ -20,7 +20,7 @@ cols = st.columns(4)
 cols[0].metric("Issues", f"{counts.get('issues', 0):,}")
 cols[1].metric("Status changes", f"{counts.get('status_changes', 0):,}")
 cols[2].metric("Created from", (meta.get("first_created") or "")[:10] or "n/a")
-cols[3].metric("As of", (meta.get("as_of") or "")[:16].replace("T", " "))
+cols[3].metric("As of", (meta.get("as_of") or "")[:10], help=f"{meta.get('as_of')} UTC: the time 'now' means for this dataset")
 
 if not meta.get("has_history"):
     st.warning(
@@ -49,7 +49,12 @@ if not summary.empty:
 st.subheader("Data quality")
 warnings = meta.get("warnings", [])
 if warnings:
-    st.caption(f"{len(warnings)} kinds of finding in this import; every affected issue is listed on the Datasets page.")
-    st.dataframe({"finding": warnings}, hide_index=True, width="stretch")
+    st.caption(
+        f"{len(warnings)} kind{'s' if len(warnings) != 1 else ''} of finding in this import; "
+        "every affected issue is listed on the Datasets page."
+    )
+    with st.container(border=True):
+        for warning in warnings:
+            st.text(warning)  # plain text: keys and status names come from Jira
 else:
     st.success("No data-quality findings in this import.")

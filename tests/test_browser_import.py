@@ -17,7 +17,7 @@ def test_first_visit_shows_the_demo_dataset(dashboard, page):
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
     assert int(values[0].replace(",", "")) >= 1000  # issues
     assert int(values[1].replace(",", "")) > int(values[0].replace(",", ""))  # status changes
-    page.get_by_text("of all issue-days in this dataset").first.wait_for()
+    page.get_by_text("of their time before done in").first.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-demo.png"), full_page=True)
 

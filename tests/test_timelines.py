@@ -38,20 +38,24 @@ def test_reopened_issue_counts_both_visits(store, tmp_path):
 
 
 def test_history_order_is_by_time_not_file_order_and_ties_by_history_id(store, tmp_path):
-    # Same timestamp for two changes: the numeric history id decides (9 before 10).
+    # Two changes share a timestamp: the numeric history id decides (9 before 10), not the file.
     issue = jira_issue("B-1", "2025-01-01T00:00:00.000+0000", "Review", [
-        ("2025-01-01T06:00:00.000+0000", "Open", "In Progress", 10),
-        ("2025-01-01T06:00:00.000+0000", "In Progress", "Blocked", 9),
-        ("2025-01-01T12:00:00.000+0000", "In Progress", "Review", 11),
+        ("2025-01-01T06:00:00.000+0000", "Open", "In Progress", 9),
+        ("2025-01-01T06:00:00.000+0000", "In Progress", "Blocked", 10),
+        ("2025-01-01T12:00:00.000+0000", "Blocked", "Review", 11),
     ])
-    # Put histories in a scrambled order in the file.
-    issue["changelog"]["histories"] = [issue["changelog"]["histories"][i] for i in (1, 0, 2)]
+    histories = issue["changelog"]["histories"]  # newest first as built; scramble further
+    issue["changelog"]["histories"] = [histories[1], histories[2], histories[0]]
+    assert [h["id"] for h in issue["changelog"]["histories"]] == ["10", "9", "11"]
     _, info = _import(store, tmp_path, [issue], as_of=_utc("2025-01-01T18:00:00"))
-    times = _times(info)
-    assert times[("B-1", "Open")] == (1, 6.0)
-    assert times[("B-1", "Blocked")] == (1, 0.0)
-    assert times[("B-1", "In Progress")] == (1, 6.0)
-    assert times[("B-1", "Review")] == (1, 6.0)
+    assert _times(info) == {
+        ("B-1", "Open"): (1, 6.0),
+        ("B-1", "In Progress"): (1, 0.0),
+        ("B-1", "Blocked"): (1, 6.0),
+        ("B-1", "Review"): (1, 6.0),
+    }
+    findings = queries.table(info, info.latest, "findings")
+    assert "from_status_mismatch" not in set(findings["code"])
 
 
 def test_offsets_are_normalised_to_utc_across_daylight_saving(store, tmp_path):

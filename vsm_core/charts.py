@@ -9,29 +9,32 @@ import pandas as pd
 
 
 def time_by_status(summary: pd.DataFrame, top: int = 15) -> alt.Chart:
-    """Bar chart of issue-days per status, the largest first, titled with the largest share."""
-    data = summary.head(top).copy()
-    total = float(summary["total_days"].sum()) or 1.0
+    """Bar chart of issue-days per status before done, the largest first, titled with its share.
+
+    Time in done statuses is left out: it is not flow time, and it would dwarf the rest.
+    """
+    flow = summary[~summary["is_done"]] if "is_done" in summary else summary
+    total = float(flow["total_days"].sum()) or 1.0
+    data = flow.sort_values("total_days", ascending=False).head(top).copy()
     data["share"] = data["total_days"] / total
-    lead = data.iloc[0] if len(data) else None
-    title = (
-        f"{lead['status']} holds {lead['share']:.0%} of all issue-days in this dataset"
-        if lead is not None
-        else "No status time to show"
-    )
+    if len(data):
+        lead = data.iloc[0]
+        title = f"Issues spend {lead['share']:.0%} of their time before done in {lead['status']}"
+    else:
+        title = "No time before done to show"
     return (
-        alt.Chart(data, title=alt.Title(title, subtitle="Total days all issues spent in each status (calendar clock)"))
+        alt.Chart(data, title=alt.Title(title, subtitle="Total days all issues spent in each status before done (calendar clock)"))
         .mark_bar(color="#1f6f8b")
         .encode(
             x=alt.X("total_days:Q", title="issue-days"),
-            y=alt.Y("status:N", sort="-x", title=None),
+            y=alt.Y("status:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
             tooltip=[
                 alt.Tooltip("status:N", title="status"),
                 alt.Tooltip("items:Q", title="issues that visited", format=","),
                 alt.Tooltip("median_days:Q", title="median days", format=".1f"),
                 alt.Tooltip("p85_days:Q", title="p85 days", format=".1f"),
-                alt.Tooltip("share:Q", title="share of all time", format=".0%"),
+                alt.Tooltip("share:Q", title="share of time before done", format=".0%"),
             ],
         )
-        .properties(height=max(120, 26 * len(data)))
+        .properties(height=max(120, 34 * len(data)))
     )

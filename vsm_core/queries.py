@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas loads lazily: `vsm status-times --json` never needs it
+    import pandas as pd
 
 from vsm_core.db import connect
 from vsm_core.store import DatasetInfo, Store
@@ -107,15 +110,21 @@ SELECT (SELECT count(*) FROM issues) AS issues,
 
 
 def status_summary(info: DatasetInfo, version: int) -> pd.DataFrame:
-    """Per status: issues that visited it, visits, median / p85 / total days (calendar clock).
+    """Per status: issues that visited it, visits, median / p85 / total days (calendar clock),
+    and whether the status is done (time there is not flow time).
 
     Percentiles use linear interpolation between closest ranks (DuckDB ``quantile_cont``).
     """
+    from vsm_core.workflow import status_catalog
+
     con = _connection(info, version, "status_times")
     try:
-        return con.sql(STATUS_SUMMARY_SQL).df()
+        summary = con.sql(STATUS_SUMMARY_SQL).df()
+        catalog = status_catalog(con).set_index("name")
     finally:
         con.close()
+    summary["is_done"] = summary["status"].map(catalog["is_done"]).fillna(False).astype(bool)
+    return summary
 
 
 def overview(info: DatasetInfo, version: int) -> dict:

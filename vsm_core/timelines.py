@@ -19,7 +19,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas loads lazily: `vsm status-times --json` never needs it
+    import pandas as pd
 
 VISITS_SQL = """
 CREATE OR REPLACE TEMP VIEW visits AS
