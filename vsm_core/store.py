@@ -258,17 +258,18 @@ class Store:
         shutil.rmtree(trash, ignore_errors=True)
 
     def sweep_staging(self, older_than: float = _STALE_STAGING_SECONDS) -> int:
-        """Erase staging directories left by imports that died (older than ``older_than`` s)."""
+        """Erase what dead imports left in ``staging/``: their process is gone (or, for a
+        directory that names no process, it is older than ``older_than`` seconds)."""
         removed = 0
         base = self.root / "staging"
         now = time.time()
         for entry in base.iterdir() if base.exists() else []:
+            pid = _staging_pid(entry.name)
             try:
-                pid = int(entry.name.split("-")[1]) if entry.name[0].isdigit() else None
-            except (IndexError, ValueError):
-                pid = None
-            alive = pid is not None and _pid_alive(pid)
-            if entry.name.startswith("deleted-") or (not alive and now - entry.stat().st_mtime > older_than) or (pid is not None and not alive):
+                stale = now - entry.stat().st_mtime > older_than
+            except OSError:
+                continue
+            if entry.name.startswith("deleted-") or (pid is None and stale) or (pid is not None and not _pid_alive(pid)):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
@@ -277,6 +278,14 @@ class Store:
         for info in self.datasets():
             for version in info.versions:
                 yield info, version
+
+
+def _staging_pid(name: str) -> int | None:
+    """The importing process's id from a staging name ``<time>-<pid>-<random>``."""
+    parts = name.split("-")
+    if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 def _pid_alive(pid: int) -> bool:
