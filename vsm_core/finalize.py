@@ -173,6 +173,7 @@ def finalize(
         "format": 2,
         "imported_at": format_utc(to_micros(import_time)),
         "as_of": format_utc(to_micros(as_of_utc)),
+        "as_of_exact": as_of_utc.isoformat(),  # with microseconds: timelines end here
         "as_of_source": "given" if as_of else "latest change or update in the data",
         "has_history": bool(sink_meta.get("has_history")),
         "formats": sorted(sink_meta.get("formats", [])),

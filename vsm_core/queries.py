@@ -37,8 +37,10 @@ SELECTS = {
 
 def as_of(info: DatasetInfo, version: int) -> datetime:
     """The dataset version's as-of time (UTC)."""
-    text = info.meta(version)["as_of"]
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    meta = info.meta(version)
+    if meta.get("as_of_exact"):
+        return datetime.fromisoformat(meta["as_of_exact"]).astimezone(timezone.utc)
+    return datetime.strptime(meta["as_of"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def _connection(info: DatasetInfo, version: int, kind: str):
