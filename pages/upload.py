@@ -58,5 +58,6 @@ if submitted:
         st.write("Data-quality findings:")
         st.dataframe({"finding": result.warnings}, hide_index=True, width="stretch")
     st.query_params["dataset"] = result.dataset
+    st.session_state["dataset"] = result.dataset
     st.page_link("pages/overview.py", label="Open the new dataset", icon=":material/arrow_forward:",
                  query_params={"dataset": result.dataset})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vsm_app.navigation import ensure_navigation
 from vsm_core.ingest import SourceFile, import_files
 from vsm_core.store import DatasetInfo, Store, StoreError, open_store
 
@@ -48,7 +49,8 @@ class View:
 
 def current_view(store: Store) -> View | None:
     """The dataset and version named in the URL, else the demo (or newest) dataset."""
-    wanted = st.query_params.get("dataset")
+    # Streamlit drops query parameters on a page switch: the session remembers the dataset.
+    wanted = st.query_params.get("dataset") or st.session_state.get("dataset")
     info = None
     if wanted:
         try:
@@ -66,11 +68,13 @@ def current_view(store: Store) -> View | None:
     if raw_version and raw_version.isdigit() and int(raw_version) in info.versions:
         version = int(raw_version)
     st.query_params["dataset"] = info.dataset
+    st.session_state["dataset"] = info.dataset
     return View(info=info, version=version, meta=info.meta(version))
 
 
 def page_setup(title: str) -> tuple[Store, View | None]:
     """The one idempotent set-up call every page starts with."""
+    ensure_navigation()
     store = get_store()
     view = current_view(store)
     return store, view
