@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,35 +13,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from vsm_core.ingest import event_log, item_dates, time_in_status
-from vsm_core.ingest.base import ReadOptions
-from vsm_core.ingest.sink import CanonicalSink
 from vsm_core.problems import ImportProblem
+
+from importer_support import NAVIGATOR, moves, read_tables, utc
 from vsm_core.timeparse import zone
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tabular"
 UNSORTED = FIXTURES / "event_log_unsorted.csv"
-NAVIGATOR = (
-    "Summary,Issue key,Issue id,Issue Type,Status,Created,Updated\n"
-    "Fix login,ABC-12,10012,Bug,Done,22/Dec/25 2:38 PM,23/Dec/25 9:01 AM\n"
-    "Add export,ABC-13,10013,Story,In Progress,2025-07-07 20:38:47.182,2025-07-08 10:00:00.000\n"
-).encode()
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
 
-
-def run(path: Path, tmp_path: Path, **options) -> tuple[CanonicalSink, dict[str, list[dict]]]:
-    sink = CanonicalSink(tmp_path / "out")
-    sink.current_file = path.name
-    event_log.read(path, sink, ReadOptions(display_name=path.name, **options))
-    sink.close()
-    tables = {n: pq.read_table(tmp_path / "out" / f"{n}.parquet").to_pylist() for n in ("issues", "status_changes")}
-    return sink, tables
-
-
-def moves(changes: list[dict], key: str) -> list[tuple]:
-    return [(c["from_status"], c["to_status"], c["time"]) for c in changes if c["key"] == key]
 
 
 def test_unsorted_csv_is_ordered_by_time_per_issue(tmp_path):
@@ -243,3 +224,7 @@ def test_sniff_reads_a_small_parquet_file(tmp_path):
     pq.write_table(table, path)
     assert event_log.sniff(path.read_bytes()) >= 70
     assert item_dates.sniff(path.read_bytes()) < 30
+
+
+def run(path: Path, tmp_path: Path, **options):
+    return read_tables(event_log, path, tmp_path, **options)

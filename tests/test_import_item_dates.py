@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,32 +11,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from vsm_core.ingest import event_log, item_dates, time_in_status
-from vsm_core.ingest.base import ReadOptions, read_head
-from vsm_core.ingest.sink import CanonicalSink
+from vsm_core.ingest.base import read_head
 from vsm_core.problems import ImportProblem
+
+from importer_support import NAVIGATOR, read_tables, utc
 from vsm_core.timeparse import zone
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 RUEEDLINGER = REAL / "rueedlinger_agile_project_4123tasks.csv"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tabular"
-NAVIGATOR = (
-    "Summary,Issue key,Issue id,Issue Type,Status,Created,Updated\n"
-    "Fix login,ABC-12,10012,Bug,Done,22/Dec/25 2:38 PM,23/Dec/25 9:01 AM\n"
-    "Add export,ABC-13,10013,Story,In Progress,2025-07-07 20:38:47.182,2025-07-08 10:00:00.000\n"
-).encode()
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
-
-
-def run(path: Path, tmp_path: Path, **options) -> tuple[CanonicalSink, dict[str, list[dict]]]:
-    sink = CanonicalSink(tmp_path / "out")
-    sink.current_file = path.name
-    item_dates.read(path, sink, ReadOptions(display_name=path.name, **options))
-    sink.close()
-    tables = {n: pq.read_table(tmp_path / "out" / f"{n}.parquet").to_pylist() for n in ("issues", "status_changes")}
-    return sink, tables
 
 
 def by_key(rows: list[dict]) -> dict[str, list[dict]]:
@@ -245,3 +229,7 @@ def test_same_day_finish_is_not_reported_and_open_rows_stay_open(tmp_path):
     assert [f.key for f in sink.findings if f.code == "finished_before_created"] == ["S-3"]
     assert (issues["S-2"]["status"], issues["S-2"]["status_category"], issues["S-2"]["resolved"]) == ("Open", "new", None)
     assert [c["key"] for c in tables["status_changes"]] == ["S-1", "S-3"]
+
+
+def run(path: Path, tmp_path: Path, **options):
+    return read_tables(item_dates, path, tmp_path, **options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,37 +10,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from vsm_core.ingest import event_log, item_dates, time_in_status
-from vsm_core.ingest.base import ReadOptions, read_head
-from vsm_core.ingest.sink import CanonicalSink
+from vsm_core.ingest.base import read_head
 from vsm_core.ingest.time_in_status import duration_hours, header_unit
 from vsm_core.problems import ImportProblem
+
+from importer_support import NAVIGATOR, moves, read_tables, utc
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tabular"
 HOURS = FIXTURES / "time_in_status_hours.csv"
 TEXT = FIXTURES / "time_in_status_text.csv"
-NAVIGATOR = (
-    "Summary,Issue key,Issue id,Issue Type,Status,Created,Updated\n"
-    "Fix login,ABC-12,10012,Bug,Done,22/Dec/25 2:38 PM,23/Dec/25 9:01 AM\n"
-    "Add export,ABC-13,10013,Story,In Progress,2025-07-07 20:38:47.182,2025-07-08 10:00:00.000\n"
-).encode()
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
 
-
-def run(path: Path, tmp_path: Path, **options) -> tuple[CanonicalSink, dict[str, list[dict]]]:
-    sink = CanonicalSink(tmp_path / "out")
-    sink.current_file = path.name
-    time_in_status.read(path, sink, ReadOptions(display_name=path.name, **options))
-    sink.close()
-    tables = {n: pq.read_table(tmp_path / "out" / f"{n}.parquet").to_pylist() for n in ("issues", "status_changes")}
-    return sink, tables
-
-
-def moves(changes: list[dict], key: str) -> list[tuple]:
-    return [(c["from_status"], c["to_status"], c["time"]) for c in changes if c["key"] == key]
 
 
 @pytest.mark.parametrize(
@@ -206,3 +188,7 @@ def test_numeric_export_with_created_and_resolved_is_not_item_dates(tmp_path):
     head = path.read_bytes()
     assert time_in_status.sniff(head) > item_dates.sniff(head)
     assert time_in_status.sniff(head) >= 30
+
+
+def run(path: Path, tmp_path: Path, **options):
+    return read_tables(time_in_status, path, tmp_path, **options)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from conftest import jira_issue, run_cli, write_search
 from vsm_core import queries
