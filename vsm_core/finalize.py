@@ -8,6 +8,15 @@ two different ids still share a key, the same rule keeps one.
 As-of (section 2a): unless the user gives one, the latest status-change, field-change or
 ``updated`` time that is not in the future of the import; for a file with none of those,
 the latest ``created``; for an empty history, the time of the import.
+
+Times outside the years 1900 to 2199 (``TIME_WINDOW``) are not dates of software work but
+placeholders (``0001-01-01``, ``9999-12-31``) or garbled values, and some cannot even be
+shown as a calendar date. Every importer's rows pass through here, so this is where they
+are caught: a ``created``, ``updated`` or ``resolved`` outside the window is left empty and a
+change outside it is dropped; each case is a ``time_out_of_range`` finding.
+
+An issue without a usable ``created`` that has status changes starts at its first change
+(a ``started_at_first_change`` finding), so that no visit runs backwards.
 """
 
 from __future__ import annotations
@@ -44,10 +53,25 @@ WITH by_identity AS (
 SELECT * EXCLUDE (copy_rank, key_rank) FROM by_key WHERE key_rank = 1
 """
 
+# Timelines start at ``created``: an issue without one but with status changes (its Created
+# cell unreadable, or out of the window) starts at its first change, so that no visit runs
+# backwards. Issues without changes may keep an empty ``created``.
+_START_AT_FIRST_CHANGE_SQL = """
+CREATE TABLE started_at_first_change AS
+    SELECT i.key, min(s.time) AS first_change FROM issues i JOIN status_changes s USING (key)
+    WHERE i.created IS NULL GROUP BY i.key;
+UPDATE issues SET created = f.first_change FROM started_at_first_change f WHERE issues.key = f.key;
+"""
+
 _FINDINGS_SQL = {
+    "started_at_first_change": """
+        SELECT key, format('{} has no usable creation date; it is taken to start at its first status change ({}).',
+                           key, strftime(first_change AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
+        FROM started_at_first_change""",
     "duplicate_issue": """
-        SELECT key, format('{} appears {} times in the import; the copy updated last ({}) was kept.',
-                           key, copies, strftime(updated AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')) AS message
+        SELECT key, format('{} appears {} times in the import; {} was kept.', key, copies,
+                           coalesce(format('the copy updated last ({})', strftime(updated AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')),
+                                    'the copy read last (no copy has an Updated date)')) AS message
         FROM issues WHERE copies > 1 AND len(all_keys) = 1""",
     "moved_issue": """
         SELECT key, format('{} was also exported as {} (same issue id {}): it moved between projects and is counted once, as {}.',
@@ -95,6 +119,51 @@ _FINDINGS_SQL = {
               AND (lower(k.name) = lower(v.initial) OR list_contains(list_transform(coalesce(v.tos, []), lambda x: lower(x)), lower(k.name))))""",
 }
 
+TIME_WINDOW = ("1900-01-01 00:00:00+00", "2200-01-01 00:00:00+00")  # [earliest, latest) in UTC
+_MESSAGE_LIMIT = 1_000  # characters of one finding (a message may quote a hostile cell)
+
+_WINDOW_MACRO = f"""
+CREATE MACRO in_window(t) AS t >= TIMESTAMPTZ '{TIME_WINDOW[0]}' AND t < TIMESTAMPTZ '{TIME_WINDOW[1]}'
+"""
+
+# The importers' rows as read (``source_*``) and as finalize uses them (``raw_*``): times
+# outside the window are dropped or emptied, as the module docstring says.
+_RAW_VIEWS_SQL = """
+CREATE VIEW raw_issues AS
+    SELECT * REPLACE (CASE WHEN in_window(created) THEN created END AS created,
+                      CASE WHEN in_window(updated) THEN updated END AS updated,
+                      CASE WHEN in_window(resolved) THEN resolved END AS resolved)
+    FROM source_issues;
+CREATE VIEW raw_status_changes AS SELECT * FROM source_status_changes WHERE in_window(time);
+CREATE VIEW raw_field_changes AS SELECT * FROM source_field_changes WHERE in_window(time);
+CREATE VIEW raw_findings AS SELECT * FROM source_findings;
+"""
+
+_OUT_OF_WINDOW_SQL = """
+WITH issue_times AS (
+    SELECT ingest_seq, key, unnest([
+        {'what': 'creation date', 't_at': created}, {'what': 'Updated date', 't_at': updated},
+        {'what': 'Resolved date', 't_at': resolved}]) AS t
+    FROM source_issues
+), bad_dates AS (
+    SELECT key, t.what, t.t_at FROM issue_times
+    WHERE t.t_at IS NOT NULL AND NOT in_window(t.t_at) AND ingest_seq IN (SELECT ingest_seq FROM issues)
+), bad_changes AS (
+    SELECT key, count(*) AS n, min(time) AS t_at FROM (
+        SELECT ingest_seq, key, time FROM source_status_changes UNION ALL
+        SELECT ingest_seq, key, time FROM source_field_changes)
+    WHERE NOT coalesce(in_window(time), false) AND ingest_seq IN (SELECT ingest_seq FROM issues)
+    GROUP BY key
+)
+SELECT key, format('{}: its {} {} is outside the years 1900 to 2199 (a placeholder or garbled date); it was left empty.',
+                   key, what, coalesce(strftime(t_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), 'value')) AS message
+FROM bad_dates
+UNION ALL
+SELECT key, format('{}: {} change record(s) have no time or one outside the years 1900 to 2199 (e.g. {}); they were left out.',
+                   key, n, coalesce(strftime(t_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), 'none')) AS message
+FROM bad_changes
+"""
+
 _FINDING_SEVERITY = {"moved_out_of_done": "info", "duplicate_issue": "info", "moved_issue": "info", "done_without_start": "info"}
 _PER_CODE_LIMIT = 10_000  # findings kept per kind (the summary counts them all)
 
@@ -140,7 +209,9 @@ def finalize(
     con = connect(memory_limit="1500MB", temp_dir=temp_dir)
     try:
         for name in ("issues", "status_changes", "field_changes", "findings"):
-            con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM read_parquet({sql_path(raw_dir / (name + '.parquet'))})")
+            con.execute(f"CREATE VIEW source_{name} AS SELECT * FROM read_parquet({sql_path(raw_dir / (name + '.parquet'))})")
+        con.execute(_WINDOW_MACRO)
+        con.execute(_RAW_VIEWS_SQL)
         _write_companions(con, out_dir, statuses, board_columns)
         con.execute(_DEDUP_SQL)
         for name in ("status_changes", "field_changes"):
@@ -149,6 +220,7 @@ def finalize(
                     SEMI JOIN issues i ON i.ingest_seq = r.ingest_seq
                     ORDER BY r.key, r.time, r.history_id NULLS LAST, r.item_seq"""
             )
+        con.execute(_START_AT_FIRST_CHANGE_SQL)
         as_of_utc = as_of.astimezone(timezone.utc) if as_of else _default_as_of(con, import_time)
         catalog = status_catalog(con)
         con.register("catalog_df", catalog)
@@ -192,7 +264,7 @@ def finalize(
 
 def _collect_findings(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.DataFrame:
     frames = [con.sql("SELECT code, severity, key, file, message FROM raw_findings").df()]
-    for code, sql in _FINDINGS_SQL.items():
+    for code, sql in {"time_out_of_range": _OUT_OF_WINDOW_SQL, **_FINDINGS_SQL}.items():
         params = {"as_of": as_of} if "$as_of" in sql else None
         frame = con.execute(sql + f" LIMIT {_PER_CODE_LIMIT}", params).df() if params else con.sql(sql + f" LIMIT {_PER_CODE_LIMIT}").df()
         if frame.empty:
@@ -201,7 +273,16 @@ def _collect_findings(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.Dat
         frame.insert(1, "severity", _FINDING_SEVERITY.get(code, "warning"))
         frame["file"] = None
         frames.append(frame[["code", "severity", "key", "file", "message"]])
-    return pd.concat(frames, ignore_index=True).astype(object).where(lambda f: f.notna(), None)
+    findings = pd.concat(frames, ignore_index=True).astype(object).where(lambda f: f.notna(), None)
+    findings["message"] = findings["message"].map(_bounded_message)
+    return findings
+
+
+def _bounded_message(message: object) -> object:
+    """A finding message cut to ``_MESSAGE_LIMIT`` characters: it may quote a hostile cell."""
+    if isinstance(message, str) and len(message) > _MESSAGE_LIMIT:
+        return message[: _MESSAGE_LIMIT - 1] + "…"
+    return message
 
 
 def _write_companions(con: duckdb.DuckDBPyConnection, out_dir: Path, statuses: list[dict], board_columns: list[dict]) -> None:

@@ -30,6 +30,13 @@ _MODULES = {
     "time-in-status": "vsm_core.ingest.time_in_status",
 }
 _MIN_CONFIDENCE = 30
+_FORMAT_NAMES = {
+    "jira-json": "Jira JSON export",
+    "jira-csv": "Jira CSV export",
+    "item-dates": "item-dates file",
+    "event-log": "event log",
+    "time-in-status": "time-in-status export",
+}
 
 Progress = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
 
@@ -62,7 +69,8 @@ def detect(path: Path, display_name: str) -> str:
 
     head = read_head(path, display_name)
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise ImportProblem(f"no issues found in {display_name}: the file is empty.", file=display_name)
+        what = "the file holds only zero bytes (a damaged or unfinished copy)" if b"\x00" in head.strip(b" \t\r\n") else "the file is empty"
+        raise ImportProblem(f"no issues found in {display_name}: {what}.", file=display_name)
     kind = companion_kind(head)
     if kind:
         return kind
@@ -74,6 +82,9 @@ def detect(path: Path, display_name: str) -> str:
 
 
 def _describe_unknown(head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04"):
+        return ("is a ZIP archive (an Excel workbook is one too), not a Jira export; unzip it, or save the sheet "
+                "as CSV, and import the file inside.")
     if b"\x00" in head[:1024] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         what = "is a binary file, not a Jira export"
     elif head.lstrip()[:1] in (b"{", b"["):
@@ -103,6 +114,43 @@ def import_files(
 
     Raises ImportProblem (one sentence) on bad input; then nothing is stored.
     """
+    try:
+        return _import_files(store, files, name=name, fmt=fmt, as_of=as_of, timezone_name=timezone_name,
+                             into=into, progress=progress)
+    except ImportProblem as problem:
+        _to_one_line(problem)
+        raise
+
+
+_SENTENCE_LIMIT = 1_200  # characters; the start says what is wrong, the end what to do
+
+
+def _to_one_line(problem: ImportProblem) -> None:
+    """Make the problem's sentence one printable line of bounded length, in place.
+
+    Sentences quote the files' own text (headers, Jira's error messages, cell values), and a
+    hostile file can put newlines, control characters or megabytes there. The command line
+    prints the sentence as one line on stderr and the dashboard shows it in one box, so
+    this last guard holds for every importer, whichever text it quoted.
+    """
+    sentence = "".join(ch if ch.isprintable() else " " for ch in " ".join(problem.sentence.split()))
+    if len(sentence) > _SENTENCE_LIMIT:
+        sentence = sentence[: _SENTENCE_LIMIT - 300] + " … " + sentence[-297:]
+    problem.sentence = sentence
+    problem.args = (sentence,)
+
+
+def _import_files(
+    store: Store,
+    files: Sequence[SourceFile],
+    *,
+    name: str | None,
+    fmt: str,
+    as_of: datetime | None,
+    timezone_name: str | None,
+    into: str | None,
+    progress: Progress | None,
+) -> ImportResult:
     if not files:
         raise ImportProblem("no file given: name at least one Jira export to import.")
     try:
@@ -122,8 +170,11 @@ def import_files(
     require_writable(store)
     plan = [(source, _choose_format(source, fmt)) for source in files]
     if all(kind.startswith("jira-statuses") or kind == "jira-board" for _, kind in plan):
+        names = ", ".join(source.display_name for source in files)
         raise ImportProblem(
-            "only companion files were given (status list or board configuration); add the issues export they describe."
+            f"{names}: only companion files were given (status list or board configuration), no issues; "
+            "add the issues export they describe.",
+            file=files[0].display_name,
         )
     total_bytes = sum(file_size(s.path) for s in files) or 1
     done_bytes = 0
@@ -223,10 +274,17 @@ def _read_one(source: SourceFile, kind: str, sink: CanonicalSink, options: ReadO
         raise ImportProblem(f"{source.display_name} is nested too deeply to be a Jira export; check the file.", file=source.display_name) from exc
     except MemoryError as exc:
         raise ImportProblem(f"{source.display_name} is too large to import in memory; split it into smaller files.", file=source.display_name) from exc
-    except (UnicodeError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as exc:
+    except OSError as exc:
         raise ImportProblem(
-            f"{source.display_name} could not be read as {kind} ({exc.__class__.__name__}: {str(exc)[:200]}); "
-            "check that the file is a complete export of that kind, or choose the format explicitly.",
+            f"{source.display_name} could not be read ({exc.strerror or 'a read error'}); check the file and try again.",
+            file=source.display_name,
+        ) from exc
+    except (UnicodeError, ValueError, KeyError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
+        # The last guard: an importer met content it did not expect. Say so plainly; the
+        # exception stays chained for a developer, it is no explanation for a user.
+        raise ImportProblem(
+            f"{source.display_name} has content this product cannot read as a {_FORMAT_NAMES[kind]}; check that the "
+            "file is a complete, unedited export of that kind, or choose the format explicitly.",
             file=source.display_name,
         ) from exc
 

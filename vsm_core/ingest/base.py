@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import zlib
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -25,8 +27,17 @@ from vsm_core.timeparse import UTC
 
 HEAD_BYTES = 64 * 1024
 
+
+def _limit_from_environment(name: str, default: int) -> int:
+    """A size limit an operator may lower (or raise) with an environment variable, in bytes."""
+    text = os.environ.get(name, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else default
+
+
 # Limits that keep a hostile file from exhausting the machine (stated in the README).
-MAX_EXPANDED_BYTES = 8 * 1024**3  # a gzip file may expand to at most 8 GiB
+# A gzip file may expand to at most 8 GiB; VSM_MAX_EXPANDED_BYTES changes that (a small
+# server may want less; the tests use it to try decompression bombs quickly).
+MAX_EXPANDED_BYTES = _limit_from_environment("VSM_MAX_EXPANDED_BYTES", 8 * 1024**3)
 MAX_CSV_COLUMNS = 5_000
 MAX_CELL_BYTES = 32 * 1024**2
 MAX_JSON_ELEMENT_BYTES = 256 * 1024**2  # one issue in a JSON export
@@ -53,16 +64,36 @@ class _CappedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._inner.read(len(buffer))
+        data = self._read(len(buffer))
         self._seen += len(data)
         if self._seen > self._limit:
             raise ImportProblem(
-                f"{self._name} expands to more than {self._limit // 1024**3} GiB when uncompressed; "
+                f"{self._name} expands to more than {size_text(self._limit)} when uncompressed; "
                 "import it uncompressed through the command line or split it.",
                 file=self._name,
             )
         buffer[: len(data)] = data
         return len(data)
+
+    def _read(self, size: int) -> bytes:
+        """Decompress the next bytes; a cut-off or damaged gzip stream becomes one sentence.
+
+        Every importer reads gzip files through here, so no importer has to know the
+        errors ``gzip`` and ``zlib`` raise (``EOFError``, ``BadGzipFile``, ``zlib.error``).
+        """
+        try:
+            return self._inner.read(size)
+        except EOFError:
+            raise ImportProblem(
+                f"{self._name} ends before its compressed data is complete (the download or copy was cut off); "
+                "download or export it again.",
+                file=self._name,
+            ) from None
+        except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise ImportProblem(
+                f"{self._name} is a damaged gzip file ({str(exc)[:100]}); download or export it again.",
+                file=self._name,
+            ) from None
 
     def close(self) -> None:
         self._inner.close()
@@ -93,11 +124,35 @@ def read_head(path: Path, display_name: str, n: int = HEAD_BYTES) -> bytes:
             return _parquet_sample(path) or head
         return head
     except (OSError, EOFError) as exc:
-        raise ImportProblem(f"{display_name} could not be read ({exc.__class__.__name__}: {exc}); check the file and try again.", file=display_name) from exc
+        reason = getattr(exc, "strerror", None) or str(exc)[:100] or "it ends too early"
+        raise ImportProblem(f"{display_name} could not be read ({reason}); check the file and try again.", file=display_name) from exc
 
 
 def file_size(path: Path) -> int:
     return Path(path).stat().st_size
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read it: ``8 GiB``, ``64 MB``, ``512 bytes``."""
+    if size >= 1024**3 and size % 1024**3 == 0:
+        return f"{size // 1024**3} GiB"
+    if size >= 1024**2:
+        return f"{size / 1024**2:,.0f} MB"
+    return f"{size:,} bytes"
+
+
+def one_line(text: str, limit: int = 80) -> str:
+    """A value from a file made safe to quote in a sentence: one line, at most ``limit`` characters.
+
+    Cells and headers of hostile files may hold newlines, control characters or megabytes;
+    quoting them whole would break the one-line message a user reads.
+    """
+    text = str(text)
+    flat = " ".join(text[: limit * 4].split())  # a bounded slice: the value may be megabytes
+    flat = "".join(ch if ch.isprintable() else "?" for ch in flat)
+    if len(flat) > limit or len(text) > limit * 4:
+        return flat[: limit - 1] + "…"
+    return flat
 
 
 def _parquet_sample(path: Path, rows: int = 50) -> bytes | None:

@@ -74,9 +74,28 @@ def open_text(path: Path, display_name: str, encoding: str) -> TextIO:
 
 def sniff_dialect(path: Path, display_name: str) -> CsvDialect:
     encoding = detect_encoding(path, display_name)
-    with open_text(path, display_name, encoding) as text:
-        first = text.readline(1024 * 1024)
+    try:
+        with open_text(path, display_name, encoding) as text:
+            first = text.readline(1024 * 1024)
+    except UnicodeDecodeError:  # UTF-16 is told by its first bytes only; the rest may not be
+        raise ImportProblem(
+            f"{display_name} starts like {encoding.upper()} text but its first line cannot be read as such; "
+            "save it again as UTF-8 CSV.",
+            file=display_name,
+            where="line 1",
+        ) from None
     return CsvDialect(encoding=encoding, delimiter=_choose_delimiter(first))
+
+
+def _csv_problem(exc: csv.Error, display_name: str, line: int) -> ImportProblem:
+    """The sentence for a CSV syntax error; a cell over ``MAX_CELL_BYTES`` gets its own."""
+    if "field larger than field limit" in str(exc):
+        what = (f"has a cell larger than {MAX_CELL_BYTES // 1024**2} MB near line {line}, which no export field holds "
+                "(a missing closing quote or a damaged file); export it again")
+    else:
+        what = (f"cannot be read as CSV near line {line} ({exc}); the file may be cut off or not a CSV export: "
+                "export it again")
+    return ImportProblem(f"{display_name} {what}.", file=display_name, where=f"line {line}")
 
 
 def read_rows(path: Path, display_name: str, dialect: CsvDialect | None = None) -> tuple[list[str], Iterator[list[str]]]:
@@ -93,9 +112,16 @@ def read_rows(path: Path, display_name: str, dialect: CsvDialect | None = None) 
     except StopIteration:
         text.close()
         raise ImportProblem(f"{display_name} is empty: no header row and no issues; export the issues again.", file=display_name)
-    except (csv.Error, UnicodeDecodeError) as exc:
+    except csv.Error as exc:
         text.close()
-        raise ImportProblem(f"{display_name} has an unreadable header row ({exc}); check that it is a CSV export.", file=display_name) from exc
+        raise _csv_problem(exc, display_name, 1) from exc
+    except UnicodeDecodeError as exc:
+        text.close()
+        raise ImportProblem(
+            f"{display_name} has a header row that is not valid {dialect.encoding.upper()} text; save it again as UTF-8 CSV.",
+            file=display_name,
+            where="header row",
+        ) from exc
     if len(header) > MAX_CSV_COLUMNS:
         text.close()
         raise ImportProblem(
@@ -114,12 +140,7 @@ def read_rows(path: Path, display_name: str, dialect: CsvDialect | None = None) 
                     continue
                 yield row
         except csv.Error as exc:
-            raise ImportProblem(
-                f"{display_name} cannot be read as CSV near line {line + 1} ({exc}); the file may be cut off or "
-                "not a CSV export: export it again.",
-                file=display_name,
-                where=f"line {line + 1}",
-            ) from exc
+            raise _csv_problem(exc, display_name, line + 1) from exc
         except UnicodeDecodeError as exc:
             raise ImportProblem(
                 f"{display_name} has bytes that are not valid {dialect.encoding} near line {line + 1}; save it again as UTF-8.",

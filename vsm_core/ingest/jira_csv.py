@@ -41,13 +41,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from vsm_core.ingest import localdates
-from vsm_core.ingest.base import ReadOptions
+from vsm_core.ingest.base import ReadOptions, one_line
 from vsm_core.ingest.csvfiles import CsvDialect, read_rows, sniff_dialect
 from vsm_core.ingest.sink import CanonicalSink
 from vsm_core.model import normalise_category
@@ -268,7 +267,7 @@ def plan_columns(header: list[str], display_name: str) -> ColumnPlan:
 def _raise_missing(missing: list[str], header: list[str], display_name: str) -> None:
     wanted = {"key": "Issue key", "status": "Status", "created": "Created"}
     names = " and ".join(f'"{wanted[m]}"' for m in missing)
-    shown = ", ".join(f'"{h}"' for h in header[:8]) + (f" and {len(header) - 8} more" if len(header) > 8 else "")
+    shown = ", ".join(f'"{one_line(h, 60)}"' for h in header[:8]) + (f" and {len(header) - 8} more" if len(header) > 8 else "")
     plural = "columns" if len(missing) > 1 else "column"
     raise ImportProblem(
         f"{display_name} has no {names} {plural} (in any supported language), so it cannot be read as a "
@@ -459,10 +458,8 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
                 file=name,
             )
         writer = _write_rows(path, name, dialect, plan, survey, sink, options)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ImportProblem(
-            f"{name} could not be read ({exc.__class__.__name__}: {exc}); check the file and try again.", file=name
-        ) from exc
+    except OSError as exc:
+        raise ImportProblem(f"{name} could not be read ({exc.strerror or exc}); check the file and try again.", file=name) from exc
     if writer.written == 0:
         raise ImportProblem(
             f"No issues found in {name}: none of its {survey.rows:,} rows has both an issue key and a readable "

@@ -143,7 +143,7 @@ def _parquet_rows(path: Path, display_name: str, progress: Progress) -> tuple[li
         seen = 0
         try:
             for batch in parquet.iter_batches(batch_size=10_000):
-                columns = [column.to_pylist() for column in batch.columns]
+                columns = [python_values(column) for column in batch.columns]
                 yield from (list(row) for row in zip(*columns))
                 seen += batch.num_rows
                 if progress is not None:
@@ -154,6 +154,30 @@ def _parquet_rows(path: Path, display_name: str, progress: Progress) -> tuple[li
             ) from exc
 
     return header, rows()
+
+
+def python_values(column) -> list[Cell]:
+    """A Parquet column's cells as Python values.
+
+    Parquet can hold times and dates Python cannot (a year past 9999, or before year 1 once
+    shifted into the column's zone); such a cell becomes text saying so, which the date
+    readers then report as an unreadable date, instead of the whole file failing.
+    """
+    import pyarrow as pa
+
+    try:
+        return column.to_pylist()
+    except (OverflowError, ValueError, pa.ArrowException):  # pandas' OutOfBoundsDatetime is a ValueError
+        return [_python_value(scalar) for scalar in column]
+
+
+def _python_value(scalar) -> Cell:
+    import pyarrow as pa
+
+    try:
+        return scalar.as_py()
+    except (OverflowError, ValueError, pa.ArrowException):
+        return f"a {scalar.type} value out of range"
 
 
 def text_of(cell: Cell) -> str | None:
@@ -337,7 +361,7 @@ def _sample_parquet(head: bytes, max_rows: int) -> tuple[list[str], list[list[Ce
         table = pq.read_table(io.BytesIO(head)).slice(0, max_rows)
     except (pa.ArrowException, OSError, ValueError):
         return None  # only the start of a large file: the schema sits in its footer
-    columns = [column.to_pylist() for column in table.columns]
+    columns = [python_values(column) for column in table.columns]
     return [str(n) for n in table.column_names], [list(r) for r in zip(*columns)]
 
 

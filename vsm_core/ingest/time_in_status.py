@@ -35,6 +35,7 @@ from vsm_core.problems import ImportProblem
 FORMAT = "time-in-status"
 
 HOUR_US = 3_600_000_000
+MAX_HOURS = 100 * 8_766.0  # a century: no status holds real work longer
 STATUS_NAMES = ("status", "current_status", "issue_status")
 UPDATED_NAMES = ("updated", "updated_at", "last_updated")
 DATE_NAMES = frozenset(tabular.CREATED_NAMES + tabular.RESOLVED_NAMES + UPDATED_NAMES)
@@ -60,7 +61,10 @@ UNIT_HOURS = {
     "s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
 }
 _UNIT_WORDS = "|".join(sorted(UNIT_HOURS, key=len, reverse=True))
-_HEADER_UNIT = re.compile(rf"^(.*?)\s*[(\[]\s*(?:in\s+)?({_UNIT_WORDS})\s*[)\]]\s*$", re.IGNORECASE)
+# No ``\s*`` before the bracket: with the lazy name before it, a run of blanks in a header
+# would be scanned once per position (quadratic; minutes for a 64 KB header cell). The
+# name is stripped afterwards instead.
+_HEADER_UNIT = re.compile(rf"^(.*?)[(\[]\s*(?:in\s+)?({_UNIT_WORDS})\s*[)\]]\s*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _CLOCK = re.compile(r"^(\d+):(\d{2})(?::(\d{2}))?$")
 _TOKEN = re.compile(rf"(\d+(?:[.,]\d+)?)\s*({_UNIT_WORDS})(?![a-z])", re.IGNORECASE)
@@ -75,7 +79,17 @@ def duration_hours(cell: Cell, unit_hours: float = 1.0) -> float | None:
 
     Plain numbers are in ``unit_hours`` (hours per unit); ``2d 3h 15m``, ``1w 2d``,
     ``1.5d`` carry their units; ``01:30:00`` and ``36:15`` are hours:minutes[:seconds].
+    A time of more than ``MAX_HOURS`` (a century) in one status is no duration of real work
+    but a garbled cell, and would overflow the timeline arithmetic: it is refused too.
     """
+    hours = _hours(cell, unit_hours)
+    if hours is not None and not 0 <= hours <= MAX_HOURS:
+        raise ValueError(f"{str(cell)[:40]!r} is not a duration")
+    return hours
+
+
+def _hours(cell: Cell, unit_hours: float) -> float | None:
+    """Hours as the cell writes them, before the plausibility check of ``duration_hours``."""
     if cell is None:
         return None
     if isinstance(cell, bool):
@@ -95,7 +109,7 @@ def duration_hours(cell: Cell, unit_hours: float = 1.0) -> float | None:
         return int(hours) + int(minutes) / 60 + int(seconds or 0) / 3600
     if _TOKENS.match(text):
         return sum(float(n.replace(",", ".")) * UNIT_HOURS[u.lower()] for n, u in _TOKEN.findall(text))
-    raise ValueError(f"{text!r} is not a duration")
+    raise ValueError(f"{text[:40]!r} is not a duration")
 
 
 def is_text_duration(cell: Cell) -> bool:
