@@ -167,3 +167,14 @@ def test_dashboard_reads_while_another_process_imports(store, tmp_path):
     assert int(out) > 0
     assert len(store.datasets()) == 5
     assert store.get(first.dataset).meta()["counts"]["issues"] == 3
+
+
+def test_version_without_stored_visits_computes_the_same_status_times(store, tmp_path):
+    """Versions imported before timelines were stored at import still answer status-times."""
+    result = import_files(store, [SourceFile(_export(tmp_path), "e.json")])
+    stored = json.loads(run_cli("status-times", result.dataset, "--json", store_dir=store.root, check=True).stdout)
+    visits = store.get(result.dataset).version_path() / "visits.parquet"
+    assert visits.exists()
+    visits.unlink()
+    computed = json.loads(run_cli("status-times", result.dataset, "--json", store_dir=store.root, check=True).stdout)
+    assert computed == stored and len(stored) == 6

@@ -48,8 +48,8 @@ def _parse_as_of(text: str | None, timezone_name: str | None) -> datetime | None
 
     try:
         return from_micros(parse_iso(text, zone(timezone_name)))
-    except (ValueError, TypeError) as exc:
-        raise ImportProblem(f"--as-of {text!r} is not an ISO 8601 time; write it like 2025-06-30T17:00:00Z.") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ImportProblem(f"--as-of {text!r} is not a time this product can use; write it in ISO 8601 like 2025-06-30T17:00:00Z.") from exc
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:

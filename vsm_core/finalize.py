@@ -34,23 +34,26 @@ import pyarrow.parquet as pq
 from vsm_core import model
 from vsm_core.db import connect, sql_path
 from vsm_core.findings import summarise
+from vsm_core.timelines import write_visits
 from vsm_core.timeparse import format_utc, to_micros
 from vsm_core.workflow import status_catalog
 
 _DEDUP_SQL = """
 CREATE TABLE issues AS
 WITH by_identity AS (
-    SELECT *,
-        row_number() OVER w AS copy_rank,
-        count(*) OVER (PARTITION BY coalesce(issue_id, key)) AS copies,
-        list(DISTINCT key) OVER (PARTITION BY coalesce(issue_id, key)) AS all_keys
-    FROM raw_issues
-    WINDOW w AS (PARTITION BY coalesce(issue_id, key) ORDER BY updated DESC NULLS LAST, ingest_seq DESC)
+    SELECT coalesce(issue_id, key) AS identity,
+           count(*) AS copies,
+           list(DISTINCT key) AS all_keys,
+           first(ingest_seq ORDER BY updated DESC NULLS LAST, ingest_seq DESC) AS keep_seq
+    FROM raw_issues GROUP BY 1
+), kept AS (
+    SELECT r.*, b.copies, b.all_keys
+    FROM raw_issues r JOIN by_identity b ON r.ingest_seq = b.keep_seq
 ), by_key AS (
-    SELECT *, row_number() OVER (PARTITION BY key ORDER BY updated DESC NULLS LAST, ingest_seq DESC) AS key_rank
-    FROM by_identity WHERE copy_rank = 1
+    SELECT key, first(ingest_seq ORDER BY updated DESC NULLS LAST, ingest_seq DESC) AS keep_seq
+    FROM kept GROUP BY key
 )
-SELECT * EXCLUDE (copy_rank, key_rank) FROM by_key WHERE key_rank = 1
+SELECT k.* FROM kept k JOIN by_key USING (key) WHERE k.ingest_seq = by_key.keep_seq
 """
 
 # Timelines start at ``created``: an issue without one but with status changes (its Created
@@ -233,6 +236,7 @@ def finalize(
         for name in ("status_changes", "field_changes"):
             con.execute(f"COPY {name} TO {sql_path(out_dir / (name + '.parquet'))} (FORMAT parquet, COMPRESSION zstd)")
         pq.write_table(pa.Table.from_pandas(findings, schema=model.FINDINGS, preserve_index=False), out_dir / "findings.parquet")
+        write_visits(con, as_of_utc, out_dir / "visits.parquet")
         counts = {
             name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             for name in ("issues", "status_changes", "field_changes")

@@ -23,6 +23,8 @@ SUMMARIES = {
     "stage_dates_out_of_order": "have stage dates that go backwards along the workflow",
     "bad_date": "have a date that could not be read; it was left empty",
     "bad_change_time": "have change records with an unreadable time; those records were skipped",
+    "time_out_of_range": "have dates outside the years 1900 to 2199 (placeholders or garbled values); those dates were left out",
+    "started_at_first_change": "have no usable creation date; their timelines start at their first status change",
 }
 
 EXAMPLES = 5

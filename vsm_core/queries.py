@@ -44,9 +44,10 @@ def as_of(info: DatasetInfo, version: int) -> datetime:
 
 
 def _connection(info: DatasetInfo, version: int, kind: str):
-    con = connect(info.version_path(version))
-    if kind == "status_times":
-        create_visits(con, as_of(info, version))
+    path = info.version_path(version)
+    con = connect(path)
+    if kind == "status_times" and not (path / "visits.parquet").exists():
+        create_visits(con, as_of(info, version))  # a version imported before visits were stored
     return con
 
 

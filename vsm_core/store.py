@@ -43,6 +43,7 @@ DATA_FILES = (
     "findings.parquet",
     "statuses.parquet",
     "board_columns.parquet",
+    "visits.parquet",  # the status timelines, materialised at import (the as-of is fixed per version)
 )
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 _STALE_STAGING_SECONDS = 6 * 3600

@@ -17,9 +17,12 @@ Issues whose inline changelog was truncated keep their visits, marked
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-from typing import TYPE_CHECKING
+
+from vsm_core.db import sql_path
 
 if TYPE_CHECKING:  # pandas loads lazily: `vsm status-times --json` never needs it
     import pandas as pd
@@ -63,6 +66,16 @@ ORDER BY key, min(visit_seq)
 def create_visits(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
     """Define the ``visits`` view on a connection that has ``issues`` and ``status_changes``."""
     con.execute(VISITS_SQL.replace("$as_of", _timestamp_literal(as_of)))
+
+
+def write_visits(con: duckdb.DuckDBPyConnection, as_of: datetime, path: Path) -> None:
+    """Materialise the visits of a dataset version to Parquet, ordered by issue and visit.
+
+    A version's as-of time never changes, so its timelines are computed once at import;
+    readers then aggregate a file instead of re-running the window functions.
+    """
+    create_visits(con, as_of)
+    con.execute(f"COPY (SELECT * FROM visits ORDER BY key, visit_seq) TO {sql_path(path)} (FORMAT parquet, COMPRESSION zstd)")
 
 
 def _timestamp_literal(value: datetime) -> str:
