@@ -17,8 +17,8 @@ st.dataframe(
     column_order=["name", "issues", "status_changes", "version", "as_of", "imported_at", "has_history", "link"],
     column_config={
         "name": "Name",
-        "issues": st.column_config.NumberColumn("Issues", format="%d"),
-        "status_changes": st.column_config.NumberColumn("Status changes", format="%d"),
+        "issues": st.column_config.NumberColumn("Issues", format="localized"),
+        "status_changes": st.column_config.NumberColumn("Status changes", format="localized"),
         "version": "Data version",
         "as_of": "As of (UTC)",
         "imported_at": "Imported (UTC)",
@@ -34,5 +34,6 @@ if view is not None:
     if findings.empty:
         st.success("No findings.")
     else:
-        st.dataframe(findings, hide_index=True, width="stretch",
+        columns = ["severity", "code", "key", "message"] + (["file"] if findings["file"].notna().any() else [])
+        st.dataframe(findings, hide_index=True, width="stretch", column_order=columns,
                      column_config={"code": "Kind", "severity": "Severity", "key": "Issue", "file": "File", "message": "Finding"})

@@ -1,6 +1,7 @@
 import streamlit as st
 
 from vsm_app.context import page_setup
+from vsm_app.display import show_findings, show_summary
 from vsm_app.uploads import UPLOAD_CAP_MB, import_uploads
 from vsm_core.ingest import FORMATS
 from vsm_core.problems import ImportProblem
@@ -48,15 +49,11 @@ if submitted:
         st.caption("Nothing was stored; your other datasets are unchanged.")
         st.stop()
     bar.empty()
+    info = store.get(result.dataset)
     st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{result.name}”.")
-    if not result.has_history:
-        st.info(
-            "This export has no status history: lead time, throughput and work in progress by current status "
-            "can be shown; stage times and rework need a JSON export with changelog (see the README)."
-        )
-    if result.warnings:
-        st.write("Data-quality findings:")
-        st.dataframe({"finding": result.warnings}, hide_index=True, width="stretch")
+    show_summary(info.meta(result.version))
+    st.subheader("Data quality")
+    show_findings(result.warnings)
     st.query_params["dataset"] = result.dataset
     st.session_state["dataset"] = result.dataset
     st.page_link("pages/overview.py", label="Open the new dataset", icon=":material/arrow_forward:",

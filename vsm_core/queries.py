@@ -102,16 +102,6 @@ SELECT status,
 FROM per_issue GROUP BY status ORDER BY total_days DESC
 """
 
-OVERVIEW_SQL = """
-SELECT (SELECT count(*) FROM issues) AS issues,
-       (SELECT count(*) FROM status_changes) AS status_changes,
-       (SELECT count(DISTINCT key) FROM status_changes) AS issues_with_history,
-       (SELECT min(created) FROM issues) AS first_created,
-       (SELECT max(created) FROM issues) AS last_created,
-       (SELECT count(*) FROM issues WHERE status_category = 'done') AS in_done_category
-"""
-
-
 def status_summary(info: DatasetInfo, version: int) -> pd.DataFrame:
     """Per status: issues that visited it, visits, median / p85 / total days (calendar clock),
     and whether the status is done (time there is not flow time).
@@ -128,12 +118,3 @@ def status_summary(info: DatasetInfo, version: int) -> pd.DataFrame:
         con.close()
     summary["is_done"] = summary["status"].map(catalog["is_done"]).fillna(False).astype(bool)
     return summary
-
-
-def overview(info: DatasetInfo, version: int) -> dict:
-    con = _connection(info, version, "issues")
-    try:
-        row = con.sql(OVERVIEW_SQL).df().iloc[0].to_dict()
-    finally:
-        con.close()
-    return row
