@@ -178,3 +178,12 @@ def test_version_without_stored_visits_computes_the_same_status_times(store, tmp
     visits.unlink()
     computed = json.loads(run_cli("status-times", result.dataset, "--json", store_dir=store.root, check=True).stdout)
     assert computed == stored and len(stored) == 6
+
+
+def test_json_with_history_and_csv_without_make_one_dataset_with_history(store, tmp_path):
+    csv = tmp_path / "current.csv"
+    csv.write_text("Summary,Issue key,Issue id,Issue Type,Status,Created,Updated\n"
+                   "Later one,S-9,90009,Story,Open,02/Jan/25 9:00 AM,03/Jan/25 9:00 AM\n")
+    for order in ((_export(tmp_path), csv), (csv, _export(tmp_path, name="g.json"))):
+        result = import_files(store, [SourceFile(p, p.name) for p in order])
+        assert result.has_history and result.issues == 4

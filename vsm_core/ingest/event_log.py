@@ -161,7 +161,7 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     if events.num_rows == 0:
         raise tabular.no_issues_problem(name)
     sink.meta["formats"].add(FORMAT)
-    sink.meta["has_history"] = True
+    sink.note_history(True)
     _emit_issues(events, sink, lambda share: report(total // 2 + int(total * share) // 2, total))
     report(total, total)
 

@@ -132,7 +132,7 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     date_columns = layout.stages or tuple(i for i in (layout.created, layout.finished) if i is not None)
     reader = tabular.date_reader_for((cell_at(r, i) for r in sample for i in date_columns), options.timezone)
     sink.meta["formats"].add(FORMAT)
-    sink.meta["has_history"] = layout.has_stages
+    sink.note_history(layout.has_stages)
     _note_history(sink, layout)
     importer = _StageRows(sink, layout, reader) if layout.has_stages else _CreatedFinishedRows(sink, layout, reader)
     without_key = 0

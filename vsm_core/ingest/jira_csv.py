@@ -487,7 +487,7 @@ def _write_rows(
 
 def _record_source_facts(sink: CanonicalSink, writer: _RowWriter) -> None:
     """What the dataset can and cannot show, and parents the file could not name."""
-    sink.meta["has_history"] = False
+    sink.note_history(False)
     sink.meta["formats"].add(FORMAT)
     sink.meta["history_note"] = NO_HISTORY_MESSAGE
     sink.add_finding("no_status_history", NO_HISTORY_MESSAGE, severity="info")

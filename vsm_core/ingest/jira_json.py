@@ -305,10 +305,7 @@ class _IssueImporter:
             )
         meta = self.sink.meta
         meta.setdefault("formats", set()).add(FORMAT)
-        if self.with_changelog:
-            meta["has_history"] = True
-        elif meta.get("has_history") is not True:
-            meta["has_history"] = False
+        self.sink.note_history(bool(self.with_changelog))
 
 
 # -- small value helpers ----------------------------------------------------------------------

@@ -136,6 +136,11 @@ class CanonicalSink:
     def add_finding(self, code: str, message: str, key: str | None = None, severity: str = "warning") -> None:
         self.findings.append(Finding(code=code, message=message, key=key, file=self.current_file, severity=severity))
 
+    def note_history(self, has_history: bool) -> None:
+        """Say whether the file just read carries status history. In an import of several
+        files the dataset has history when any of them has it."""
+        self.meta["has_history"] = bool(self.meta.get("has_history")) or has_history
+
     # -- bookkeeping --------------------------------------------------------------------
     @property
     def issue_count(self) -> int:

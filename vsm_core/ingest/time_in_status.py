@@ -263,7 +263,7 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     if layout.created is None:
         fallback_end = _latest_date(path, name, layout, reader)
     sink.meta["formats"].add(FORMAT)
-    sink.meta["has_history"] = True
+    sink.note_history(True)
     note = (
         "This export gives the total time per status, not the order or number of visits: each status counts as "
         "one visit, in column order, and rework loops are not visible."
