@@ -2,7 +2,7 @@ import streamlit as st
 
 from vsm_app.context import page_setup
 from vsm_app.display import show_findings, show_summary
-from vsm_app.uploads import UPLOAD_CAP_MB, import_uploads
+from vsm_app.uploads import import_uploads
 from vsm_core.ingest import FORMATS
 from vsm_core.problems import ImportProblem
 from vsm_core.store import StoreError
@@ -16,7 +16,7 @@ st.write(
     "Add Jira's status list and your board configuration to the same upload to get the board's columns as stages."
 )
 st.caption(
-    f"Each file may be up to {UPLOAD_CAP_MB} MB. For larger exports use the command line: "
+    f"Each file may be up to {st.get_option('server.maxUploadSize')} MB. For larger exports use the command line: "
     "`vsm import FILE --name NAME` writes to the same store this dashboard reads."
 )
 

@@ -58,6 +58,7 @@ def test_bad_file_gets_one_sentence_and_nothing_is_stored(dashboard, page, tmp_p
     before = sorted(p.name for p in datasets.iterdir())
     page.goto(dashboard.url + "/upload")
     wait_for_run(page)
+    page.get_by_text("Each file may be up to 200 MB").wait_for()
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(bad)])
     page.get_by_role("button", name="Import").click()
     alert = page.get_by_test_id("stAlertContentError")

@@ -10,8 +10,6 @@ from typing import Callable, Sequence
 from vsm_core.ingest import ImportResult, SourceFile, import_files
 from vsm_core.store import Store
 
-UPLOAD_CAP_MB = 200  # the same number as server.maxUploadSize in .streamlit/config.toml
-
 
 def _safe_name(name: str, index: int) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name).name)[:120] or "upload"
