@@ -151,13 +151,7 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
 def detect_layout(header: Sequence[str], sample: Sequence[Sequence[Cell]], display_name: str) -> Layout:
     """Find the key, attribute and date columns; decide the stage or created/finished shape."""
     names = [tabular.normalise_name(h) for h in header]
-    key = tabular.find_column(names, tabular.KEY_NAMES)
-    if key is None:
-        raise ImportProblem(
-            f"{display_name} has no id or key column (found: {tabular.header_list(header)}); name the column with the "
-            "issue key 'ID' or 'Key'.",
-            file=display_name,
-        )
+    key = tabular.key_column(header, names, display_name, "name the column with the issue key 'ID' or 'Key'.")
     dates = [
         i for i in range(len(header))
         if i != key and names[i] not in NOT_STAGE_NAMES and tabular.is_date_column(sample, i)

@@ -64,6 +64,17 @@ def find_column(names: Sequence[str], candidates: Sequence[str], skip: Iterable[
     return None
 
 
+def key_column(header: Sequence[str], names: Sequence[str], display_name: str, how_to_name_it: str) -> int:
+    """The position of the issue key (or id) column, or one sentence saying it is missing."""
+    key = find_column(names, KEY_NAMES)
+    if key is None:
+        raise ImportProblem(
+            f"{display_name} has no issue key column (found: {header_list(header)}); {how_to_name_it}",
+            file=display_name,
+        )
+    return key
+
+
 def header_list(header: Sequence[str], limit: int = 15) -> str:
     """The headers found, for a problem sentence: the first ``limit`` and how many more."""
     shown = [str(h)[:60] for h in header[:limit]]

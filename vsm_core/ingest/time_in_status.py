@@ -173,13 +173,7 @@ def _duration_column(sample: Sequence[Sequence[Cell]], index: int, unit: float, 
 def detect_layout(header: Sequence[str], sample: Sequence[Sequence[Cell]], display_name: str) -> Layout:
     """Find key, attribute, date and status-duration columns from the header and first rows."""
     names = [tabular.normalise_name(h) for h in header]
-    key = tabular.find_column(names, tabular.KEY_NAMES)
-    if key is None:
-        raise ImportProblem(
-            f"{display_name} has no issue key column (found: {tabular.header_list(header)}); "
-            "name it 'Key' or 'Issue Key'.",
-            file=display_name,
-        )
+    key = tabular.key_column(header, names, display_name, "name it 'Key' or 'Issue Key'.")
     dates = tuple(i for i in range(len(header)) if i != key and tabular.is_date_column(sample, i))
     named = [header_unit(h) for h in header]
     units_found = {unit for _, unit in named if unit is not None}
