@@ -1,6 +1,7 @@
 import streamlit as st
 
 from vsm_app.context import caption_for, page_setup
+from vsm_app.display import plain
 from vsm_core import queries
 
 store, view = page_setup("Datasets")
@@ -28,7 +29,7 @@ st.dataframe(
 )
 
 if view is not None:
-    st.subheader(f"Data-quality findings: {view.info.name}")
+    st.subheader(f"Data-quality findings: {plain(view.info.name)}")
     st.caption(caption_for(view))
     findings = queries.table(view.info, view.version, "findings")
     if findings.empty:

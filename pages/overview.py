@@ -1,7 +1,7 @@
 import streamlit as st
 
 from vsm_app.context import caption_for, page_setup
-from vsm_app.display import show_findings, show_summary
+from vsm_app.display import plain, show_findings, show_summary
 from vsm_core import charts, queries
 
 store, view = page_setup("Overview")
@@ -11,7 +11,7 @@ if view is None:
     st.page_link("pages/upload.py", label="Upload a Jira export", icon=":material/upload_file:")
     st.stop()
 
-st.title(view.info.name)
+st.title(plain(view.info.name))
 st.caption(caption_for(view))
 show_summary(view.meta)
 

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from vsm_app.context import page_setup
-from vsm_app.display import show_findings, show_summary
+from vsm_app.display import plain, show_findings, show_summary
 from vsm_app.uploads import import_uploads
 from vsm_core.ingest import FORMATS
 from vsm_core.problems import ImportProblem
@@ -50,7 +50,7 @@ if submitted:
         st.stop()
     bar.empty()
     info = store.get(result.dataset)
-    st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{result.name}”.")
+    st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{plain(result.name)}”.")
     show_summary(info.meta(result.version))
     st.subheader("Data quality")
     show_findings(result.warnings)

@@ -68,3 +68,20 @@ def test_bad_file_gets_one_sentence_and_nothing_is_stored(dashboard, page, tmp_p
     page.get_by_text("Nothing was stored").wait_for()
     assert sorted(p.name for p in datasets.iterdir()) == before
     assert not any((dashboard.store_dir / "staging").iterdir())
+
+
+def test_markdown_in_a_dataset_name_shows_as_typed(dashboard, page, real):
+    name = "Team *bold* # [link](http://example.invalid) :red[x]"
+    page.goto(dashboard.url + "/upload")
+    wait_for_run(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(real / "puppet_public_perceval_5issues.json")])
+    page.get_by_label("Dataset name").fill(name)
+    page.get_by_role("button", name="Import").click()
+    page.get_by_text("Imported 5 issues").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Open the new dataset").click()
+    wait_for_run(page)
+    heading = page.get_by_test_id("stHeading").first
+    heading.wait_for(timeout=30_000)
+    assert heading.inner_text().replace("\u2060", "").strip() == name
+    links = page.locator("a[href='http://example.invalid']")
+    assert links.count() == 0, [links.nth(i).evaluate("e => e.parentElement.outerHTML.slice(0, 300)") for i in range(links.count())]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vsm_app.display import plain
 from vsm_app.navigation import ensure_navigation
 from vsm_core.ingest import SourceFile, import_files
 from vsm_core.store import DatasetInfo, Store, StoreError, open_store
@@ -82,4 +83,4 @@ def page_setup(title: str) -> tuple[Store, View | None]:
 
 def caption_for(view: View) -> str:
     clock = "calendar clock"
-    return f"{view.info.name} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {clock}"
+    return f"{plain(view.info.name)} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {clock}"

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
+
+_AUTOLINKS = re.compile(r"(\\:/|www\\\.|@)", re.IGNORECASE)
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def plain(text: str) -> str:
+    """Text from a file or a user (dataset names, statuses) made safe for Markdown-rendering
+    elements such as titles: every Markdown character is escaped, so it shows as typed."""
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    # Bare URLs and e-mail addresses are linked even when escaped: an invisible word joiner
+    # (U+2060) breaks the pattern without changing what the reader sees.
+    return _AUTOLINKS.sub(lambda m: m.group(0)[:-1] + "\u2060" + m.group(0)[-1], escaped)
+
 
 NO_HISTORY = (
     "This export has no status history: it carries each issue's current status (a Jira CSV export) "
