@@ -187,3 +187,11 @@ def test_json_with_history_and_csv_without_make_one_dataset_with_history(store, 
     for order in ((_export(tmp_path), csv), (csv, _export(tmp_path, name="g.json"))):
         result = import_files(store, [SourceFile(p, p.name) for p in order])
         assert result.has_history and result.issues == 4
+
+
+def test_dataset_ids_never_start_like_a_command_line_option():
+    from vsm_core.store import new_dataset_id
+
+    ids = [new_dataset_id() for _ in range(2000)]
+    assert all(i[0].isalnum() and len(i) == 24 for i in ids)
+    assert len(set(ids)) == len(ids)

@@ -19,6 +19,8 @@ from vsm_core.store import DatasetInfo, Store
 from vsm_core.timelines import create_visits
 
 _UTC_FMT = "'%Y-%m-%dT%H:%M:%SZ'"
+# Issue keys in the order people read them: SP-2 before SP-11.
+_KEY_ORDER = "regexp_extract(key, '^(.*?)[0-9]*$', 1), TRY_CAST(regexp_extract(key, '([0-9]+)$', 1) AS BIGINT), key"
 
 SELECTS = {
     "issues": f"""
@@ -26,11 +28,11 @@ SELECTS = {
                strftime(resolved AT TIME ZONE 'UTC', {_UTC_FMT}) AS resolved,
                issue_id AS id, summary, project, status_category, strftime(updated AT TIME ZONE 'UTC', {_UTC_FMT}) AS updated,
                resolution, assignee, priority, labels, components, parent, story_points
-        FROM issues ORDER BY key""",
-    "status_times": """
+        FROM issues ORDER BY {_KEY_ORDER}""",
+    "status_times": f"""
         SELECT key, status, count(*) AS visits, round(sum(hours), 6) AS hours,
                bool_or(history_truncated) AS history_truncated
-        FROM visits GROUP BY key, status ORDER BY key, min(visit_seq)""",
+        FROM visits GROUP BY key, status ORDER BY {_KEY_ORDER}, min(visit_seq)""",
     "findings": "SELECT code, severity, key, file, message FROM findings ORDER BY severity DESC, code, key",
 }
 

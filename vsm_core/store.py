@@ -62,8 +62,12 @@ def default_store_path() -> Path:
 
 
 def new_dataset_id() -> str:
-    """An unguessable id: 144 random bits, URL-safe."""
-    return secrets.token_urlsafe(18)
+    """An unguessable id: 144 random bits, URL-safe, starting with a letter or digit (an id
+    starting with "-" would read as an option on a command line)."""
+    while True:
+        dataset = secrets.token_urlsafe(18)
+        if dataset[0].isalnum():
+            return dataset
 
 
 def _utc_now_iso() -> str:
