@@ -33,7 +33,6 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from vsm_core.ingest import csvfiles, tabular
 from vsm_core.ingest.base import ReadOptions, file_size, open_binary
@@ -179,12 +178,7 @@ def _read_columns(path: Path, options: ReadOptions) -> dict[str, pa.Array]:
 
 def _read_parquet(path: Path, options: ReadOptions) -> dict[str, pa.Array]:
     name = options.display_name
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise ImportProblem(
-            f"{name} cannot be read as Parquet ({exc}); export it again or save it as CSV.", file=name
-        ) from exc
+    parquet = tabular.open_parquet(path, name)
     header = list(parquet.schema_arrow.names)
     roles = resolve_columns(header, options.columns, name)
     wanted = sorted(set(roles.values()))

@@ -124,10 +124,7 @@ def _has_status_durations(header: Sequence[str], rows: Sequence[Sequence[Cell]])
 def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     """Read an item-dates file (CSV or Parquet) into ``sink``."""
     name = options.display_name
-    header, rows = tabular.read_rows(path, name, options.progress)
-    sample = tabular.first_slice(rows, tabular.SAMPLE_ROWS)
-    if not sample:
-        raise tabular.no_issues_problem(name)
+    header, rows, sample = tabular.read_sampled(path, name, options.progress)
     layout = detect_layout(header, sample, name)
     date_columns = layout.stages or tuple(i for i in (layout.created, layout.finished) if i is not None)
     reader = tabular.date_reader_for((cell_at(r, i) for r in sample for i in date_columns), options.timezone)

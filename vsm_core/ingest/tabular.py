@@ -136,16 +136,33 @@ def _with_progress(rows: Iterator[list[str]], total: int, progress: Callable[[in
     progress(total, total)
 
 
-def _parquet_rows(path: Path, display_name: str, progress: Progress) -> tuple[list[str], Iterator[list[Cell]]]:
+def open_parquet(path: Path, display_name: str):
+    """A ``pyarrow.parquet.ParquetFile``, or one sentence when the file is not readable Parquet."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise ImportProblem(
             f"{display_name} cannot be read as Parquet ({exc}); export it again or save it as CSV.", file=display_name
         ) from exc
+
+
+def read_sampled(path: Path, display_name: str, progress: Progress) -> tuple[list[str], Iterator[list[Cell]], list[list[Cell]]]:
+    """The header, the rest of the rows, and the first rows as a sample (taken from the row
+    iterator: a reader handles the sample first, then the rest); no data rows is refused."""
+    header, rows = read_rows(path, display_name, progress)
+    sample = first_slice(rows, SAMPLE_ROWS)
+    if not sample:
+        raise no_issues_problem(display_name)
+    return header, rows, sample
+
+
+def _parquet_rows(path: Path, display_name: str, progress: Progress) -> tuple[list[str], Iterator[list[Cell]]]:
+    import pyarrow as pa
+
+    parquet = open_parquet(path, display_name)
     header = [str(name).strip() for name in parquet.schema_arrow.names]
     total = file_size(path)
     row_total = max(parquet.metadata.num_rows, 1)

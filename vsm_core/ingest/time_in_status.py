@@ -247,10 +247,7 @@ def sniff(head: bytes) -> int:
 def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     """Read a time-in-status export (CSV or Parquet) into ``sink`` as synthetic timelines."""
     name = options.display_name
-    header, rows = tabular.read_rows(path, name, options.progress)
-    sample = tabular.first_slice(rows, tabular.SAMPLE_ROWS)
-    if not sample:
-        raise tabular.no_issues_problem(name)
+    header, rows, sample = tabular.read_sampled(path, name, options.progress)
     layout = detect_layout(header, sample, name)
     reader = tabular.date_reader_for((cell_at(r, i) for r in sample for i in layout.dates), options.timezone)
     fallback_end = None
