@@ -2,6 +2,7 @@ import streamlit as st
 
 from vsm_app.context import caption_for, page_setup
 from vsm_app.display import plain
+from vsm_app import data
 from vsm_core import queries
 
 store, view = page_setup("Datasets")
@@ -31,7 +32,7 @@ st.dataframe(
 if view is not None:
     st.subheader(f"Data-quality findings: {plain(view.info.name)}")
     st.caption(caption_for(view))
-    findings = queries.table(view.info, view.version, "findings")
+    findings = data.findings(view.info.dataset, view.version)
     if findings.empty:
         st.success("No findings.")
     else:

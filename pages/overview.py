@@ -2,7 +2,8 @@ import streamlit as st
 
 from vsm_app.context import caption_for, page_setup
 from vsm_app.display import plain, show_findings, show_summary
-from vsm_core import charts, queries
+from vsm_app import data
+from vsm_core import charts
 
 store, view = page_setup("Overview")
 if view is None:
@@ -15,7 +16,7 @@ st.title(plain(view.info.name))
 st.caption(caption_for(view))
 show_summary(view.meta)
 
-summary = queries.status_summary(view.info, view.version)
+summary = data.status_summary(view.info.dataset, view.version)
 if not summary.empty:
     st.altair_chart(charts.time_by_status(summary), width="stretch")
     with st.expander("Time per status (table)"):

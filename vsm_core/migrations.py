@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def _format1_to_2(store: "Store") -> None:
     """Format 1 kept one version's files directly in ``datasets/<id>/``: move them to ``versions/1``."""
     for entry in (store.root / "datasets").iterdir():
-        if not entry.is_dir() or (entry / "versions").exists() and not (entry / "meta.json").exists():
+        already_migrated = (entry / "versions").exists() and not (entry / "meta.json").exists()
+        if not entry.is_dir() or already_migrated:
             continue
         target = entry / "versions" / "1"
         target.mkdir(parents=True, exist_ok=True)

@@ -96,15 +96,6 @@ BOARD_COLUMNS = pa.schema(
     ]
 )
 
-TABLES = {
-    "issues": ISSUES,
-    "status_changes": STATUS_CHANGES,
-    "field_changes": FIELD_CHANGES,
-    "findings": FINDINGS,
-    "statuses": STATUSES,
-    "board_columns": BOARD_COLUMNS,
-}
-
 CATEGORY_ALIASES = {
     # Jira status category keys and names, also old and localised ones, to our three values.
     "new": "new",

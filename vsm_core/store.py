@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from vsm_core.problems import ImportProblem
 
@@ -127,7 +126,6 @@ class Staging:
         self.store = store
         self.path = store.root / "staging" / f"{int(time.time())}-{os.getpid()}-{secrets.token_hex(6)}"
         self.path.mkdir(parents=True)
-        self.published = False
 
     @property
     def data_dir(self) -> Path:
@@ -278,11 +276,6 @@ class Store:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
-
-    def iter_versions(self) -> Iterator[tuple[DatasetInfo, int]]:
-        for info in self.datasets():
-            for version in info.versions:
-                yield info, version
 
 
 def _staging_pid(name: str) -> int | None:

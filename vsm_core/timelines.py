@@ -18,14 +18,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from vsm_core.db import sql_path
-
-if TYPE_CHECKING:  # pandas loads lazily: `vsm status-times --json` never needs it
-    import pandas as pd
 
 VISITS_SQL = """
 CREATE OR REPLACE TEMP VIEW visits AS
@@ -55,13 +51,6 @@ SELECT key, status, visit_seq, start_t AS start,
 FROM bounded
 """
 
-STATUS_TIMES_SQL = """
-SELECT key, status, count(*) AS visits, sum(hours) AS hours, bool_or(history_truncated) AS history_truncated
-FROM visits
-GROUP BY key, status
-ORDER BY key, min(visit_seq)
-"""
-
 
 def create_visits(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
     """Define the ``visits`` view on a connection that has ``issues`` and ``status_changes``."""
@@ -81,9 +70,3 @@ def write_visits(con: duckdb.DuckDBPyConnection, as_of: datetime, path: Path) ->
 def _timestamp_literal(value: datetime) -> str:
     # DuckDB does not accept parameters inside a view definition: inline a checked literal.
     return "TIMESTAMPTZ '" + value.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00'"
-
-
-def status_times(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.DataFrame:
-    """One row per (issue, status visited): visits and total hours."""
-    create_visits(con, as_of)
-    return con.sql(STATUS_TIMES_SQL).df()

@@ -7,6 +7,7 @@ canonical rows, finalize a dataset version, and publish it atomically.
 from __future__ import annotations
 
 import importlib
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -214,8 +215,6 @@ def _import_files(
             import_time=import_time,
             temp_dir=staging.work_dir,
         )
-        import shutil
-
         shutil.rmtree(staging.work_dir, ignore_errors=True)
         if into is not None:
             info = store.publish_version(staging, into)

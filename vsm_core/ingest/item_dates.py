@@ -31,7 +31,6 @@ Policies (decided, not guessed per file):
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,17 +131,10 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     sink.note_history(layout.has_stages)
     _note_history(sink, layout)
     importer = _StageRows(sink, layout, reader) if layout.has_stages else _CreatedFinishedRows(sink, layout, reader)
-    without_key = 0
-    for row in itertools.chain(sample, rows):
-        key = text_of(cell_at(row, layout.key))
-        if key is None:
-            without_key += 1
-            continue
+    for key, row in tabular.rows_by_key(sample, rows, layout.key, sink, name):
         importer.add(key, row)
     if sink.meta.get("base_url") is None and importer.base_url:
         sink.meta["base_url"] = importer.base_url
-    if without_key:
-        sink.add_finding("row_without_key", f"{without_key:,} rows of {name} have no id or key and were left out.")
 
 
 def detect_layout(header: Sequence[str], sample: Sequence[Sequence[Cell]], display_name: str) -> Layout:

@@ -15,15 +15,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from vsm_core.ingest import csvfiles
 from vsm_core.ingest.base import HEAD_BYTES, file_size
 from vsm_core.problems import ImportProblem
 from vsm_core.timeparse import UTC, to_micros
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vsm_core.ingest.sink import CanonicalSink
 
 PARQUET_MAGIC = b"PAR1"
 SAMPLE_ROWS = 200
@@ -134,6 +138,21 @@ def _with_progress(rows: Iterator[list[str]], total: int, progress: Callable[[in
             progress(min(done, total), total)
         yield row
     progress(total, total)
+
+
+def rows_by_key(sample: list[list[Cell]], rows: Iterable[list[Cell]], key_column: int,
+                sink: "CanonicalSink", display_name: str) -> Iterator[tuple[str, list[Cell]]]:
+    """Every row (the sample first) with its issue key; rows without a key are counted and
+    reported in one finding, never silently dropped."""
+    without_key = 0
+    for row in itertools.chain(sample, rows):
+        key = text_of(cell_at(row, key_column))
+        if key is None:
+            without_key += 1
+            continue
+        yield key, row
+    if without_key:
+        sink.add_finding("row_without_key", f"{without_key:,} rows of {display_name} have no issue key and were left out.")
 
 
 def open_parquet(path: Path, display_name: str):

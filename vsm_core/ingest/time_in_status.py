@@ -20,7 +20,6 @@ Policies (decided):
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,15 +261,8 @@ def read(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
     sink.meta["history_note"] = note
     sink.add_finding("synthetic_order", note, severity="info")
     timelines = _Timelines(sink, layout, reader, fallback_end)
-    without_key = 0
-    for row in itertools.chain(sample, rows):
-        key = text_of(cell_at(row, layout.key))
-        if key is None:
-            without_key += 1
-            continue
+    for key, row in tabular.rows_by_key(sample, rows, layout.key, sink, name):
         timelines.add(key, row)
-    if without_key:
-        sink.add_finding("row_without_key", f"{without_key:,} rows of {name} have no issue key and were left out.")
 
 
 def _latest_date(path: Path, name: str, layout: Layout, reader: DateReader) -> int:
