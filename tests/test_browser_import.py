@@ -37,6 +37,14 @@ def test_upload_of_a_real_export_with_companions(dashboard, page, real):
     page.get_by_role("link", name="Open the new dataset").click()
     wait_for_run(page)
     page.get_by_role("heading", name="Sample project").wait_for(timeout=30_000)
+    # The bar chart gives each of the 4 statuses before done a readable band (a fixed pixel
+    # height once collapsed them onto one line).
+    labels = page.locator(".vega-embed").first.locator("g.role-axis-label text")
+    labels.first.wait_for(timeout=30_000)
+    placed = labels.evaluate_all("els => els.map(e => [e.textContent, e.getBoundingClientRect().top])")
+    statuses = {"Backlog", "Selected for Development", "In Progress", "Review"}
+    tops = sorted(top for text, top in placed if text in statuses)
+    assert len(tops) == 4 and min(b - a for a, b in zip(tops, tops[1:])) >= 15, placed
     page.screenshot(path=str(ARTIFACTS / "overview-upload.png"), full_page=True)
     # The link is shareable: a fresh browser context opening it sees the same dataset.
     other = page.context.browser.new_context()
