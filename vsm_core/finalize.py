@@ -35,6 +35,7 @@ from vsm_core import model
 from vsm_core.db import connect, sql_path
 from vsm_core.findings import summarise
 from vsm_core.timelines import write_visits
+from vsm_core.stagemap.persist import write_inferred_stage_map
 from vsm_core.timeparse import format_utc, to_micros
 from vsm_core.workflow import status_catalog
 
@@ -262,6 +263,7 @@ def finalize(
         "last_updated": format_utc(to_micros(date_range[1])) if date_range[1] else None,
         "warnings": warnings,
     }
+    write_inferred_stage_map(out_dir)
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     return FinalizedVersion(counts["issues"], counts["status_changes"], counts["field_changes"], as_of_utc, warnings)
 

@@ -45,12 +45,19 @@ def as_of(info: DatasetInfo, version: int) -> datetime:
     return datetime.strptime(meta["as_of"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
-def _connection(info: DatasetInfo, version: int, kind: str):
+def open_version(info: DatasetInfo, version: int):
+    """A connection with a view per table of the data version, ``visits`` included."""
     path = info.version_path(version)
     con = connect(path)
-    if kind == "status_times" and not (path / "visits.parquet").exists():
+    if not (path / "visits.parquet").exists():
         create_visits(con, as_of(info, version))  # a version imported before visits were stored
     return con
+
+
+def _connection(info: DatasetInfo, version: int, kind: str):
+    if kind == "status_times":
+        return open_version(info, version)
+    return connect(info.version_path(version))
 
 
 def table(info: DatasetInfo, version: int, kind: str) -> pd.DataFrame:

@@ -133,6 +133,13 @@ def refresh_stage_map(stage_map: StageMap, con: duckdb.DuckDBPyConnection) -> St
     (order included); the new stages come after them: open ones first, then done, then
     cancelled, for the user to confirm and move."""
     known = stage_map.statuses()
+    observed = {row[0] for row in con.execute(
+        "SELECT DISTINCT lower(status) FROM issues WHERE status IS NOT NULL "
+        "UNION SELECT DISTINCT lower(to_status) FROM status_changes WHERE to_status IS NOT NULL "
+        "UNION SELECT DISTINCT lower(from_status) FROM status_changes WHERE from_status IS NOT NULL"
+    ).fetchall()}
+    if observed <= known:  # the common case, without the cost of inferring facts
+        return stage_map
     fresh = [single_status_stage(f, new=True) for key, f in status_facts(con).items() if key not in known]
     if not fresh:
         return stage_map

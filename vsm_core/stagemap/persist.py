@@ -66,3 +66,41 @@ def list_stage_maps(dataset_dir: Path) -> list[tuple[str, str, str | None]]:
         found.append((path.stem, str(data.get("saved_at", "")), data.get("note")))
     found.sort(key=lambda row: (row[1], row[0]), reverse=True)
     return found
+
+
+INFERRED_FILE = "stagemap.json"
+
+
+def write_inferred_stage_map(version_dir: Path) -> None:
+    """Infer the default stage map of a data version being imported and store it beside its
+    tables: inference reads the whole history (about a second on 100,000 issues), and a
+    version's data never changes, so every view of it reuses the file."""
+    from vsm_core.db import connect
+    from vsm_core.stagemap.infer import infer_stage_map
+
+    con = connect(version_dir)
+    try:
+        stage_map = infer_stage_map(con)
+    finally:
+        con.close()
+    _write_json_atomic(Path(version_dir) / INFERRED_FILE, stage_map.to_dict())
+
+
+def inferred_stage_map(version_dir: Path, con) -> StageMap:
+    """The default stage map of a data version: the file written at import, or (for a version
+    imported before the file existed) inferred now from ``con``."""
+    from vsm_core.stagemap.infer import infer_stage_map
+
+    target = Path(version_dir) / INFERRED_FILE
+    if target.exists():
+        try:
+            with open(target, encoding="utf-8") as handle:
+                return StageMap.from_dict(json.load(handle))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable: infer again
+    stage_map = infer_stage_map(con)
+    try:  # keep it for the next view (best effort: a read-only store still works)
+        _write_json_atomic(target, stage_map.to_dict())
+    except OSError:
+        pass
+    return stage_map
