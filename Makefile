@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test install browser benchmark clean
+.PHONY: run test install browser benchmark benchmark-metrics clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: install browser
 
 benchmark: install
 	$(BIN)/python benchmarks/bench_import.py
+
+benchmark-metrics: install
+	$(BIN)/python benchmarks/bench_metrics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -22,6 +22,10 @@ from vsm_core.store import StoreError, open_store
 EXIT_BAD_INPUT = 2
 
 
+class _BadOption(Exception):
+    """A command-line value the product cannot use; its text is the one sentence shown."""
+
+
 class _ProgressBar:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
@@ -56,6 +60,156 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="the dataset store directory (default: $VSM_STORE or ~/.local/share/vsm-dashboard)")
 
 
+def _add_view_options(parser: argparse.ArgumentParser) -> None:
+    """The options every flow measure takes: data version, stage map, filters and clock."""
+    parser.add_argument("dataset", metavar="DATASET", help="dataset id (or unique name)")
+    parser.add_argument("--version", type=int, help="data version (default: the latest)")
+    parser.add_argument("--map", dest="map_id", metavar="MAP_ID", help="a saved stage map's id (default: the latest saved, else the inferred one)")
+    parser.add_argument("--from", dest="start", metavar="DATE", help="first day of the date window (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="end", metavar="DATE", help="last day of the date window (YYYY-MM-DD), included")
+    parser.add_argument("--type", dest="types", action="append", default=[], metavar="TYPE",
+                        help="an issue type to include (repeat for several; default: all but epics and sub-tasks)")
+    parser.add_argument("--all-types", action="store_true", help="include epics and sub-tasks")
+    parser.add_argument("--project", dest="projects", action="append", default=[], metavar="KEY")
+    parser.add_argument("--label", dest="labels", action="append", default=[], metavar="LABEL")
+    parser.add_argument("--component", dest="components", action="append", default=[], metavar="NAME")
+    parser.add_argument("--parent", dest="parents", action="append", default=[], metavar="KEY", help="parent or epic key")
+    parser.add_argument("--clock", choices=["calendar", "working"], default="calendar",
+                        help="calendar (every day counts, the default) or working (weekends and holidays removed)")
+    parser.add_argument("--timezone", help="the team's time zone for days, weeks and the working clock (default: the dataset's, else UTC)")
+    parser.add_argument("--holiday", dest="holidays", action="append", default=[], metavar="DATE",
+                        help="a holiday for the working clock (YYYY-MM-DD; repeat for several)")
+    parser.add_argument("--json", action="store_true")
+    _add_store(parser)
+
+
+def _day(text: str, option: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise _BadOption(f"{option} {text!r} is not a date; write it like 2025-06-30.") from None
+
+
+def _open_view(args: argparse.Namespace):
+    """The prepared flow the options name, with (info, version)."""
+    from vsm_core.metrics import Clock, Filters, open_flow
+    from vsm_core.metrics.scope import parse_zone
+
+    store = open_store(args.store)
+    info = store.get(args.dataset)
+    version = args.version or info.latest
+    if version not in info.versions:
+        raise StoreError(f"dataset {info.dataset} has no version {version}; it has {', '.join(map(str, info.versions))}.")
+    try:
+        zone = parse_zone(args.timezone or info.meta(version).get("timezone") or "UTC")
+        clock = Clock(args.clock, zone, tuple(_day(d, "--holiday") for d in args.holidays))
+        filters = Filters(
+            start=_day(args.start, "--from") if args.start else None, end=_day(args.end, "--to") if args.end else None,
+            issue_types=tuple(args.types), all_types=args.all_types, projects=tuple(args.projects),
+            labels=tuple(args.labels), components=tuple(args.components), parents=tuple(args.parents),
+        )
+        return open_flow(info, version, map_id=args.map_id, filters=filters, clock=clock), info, version
+    except ValueError as exc:
+        raise _BadOption(str(exc)) from None
+
+
+def _cmd_stages(args: argparse.Namespace) -> int:
+    from vsm_core.metrics.report import stages_report, view_description
+
+    flow, info, version = _open_view(args)
+    with flow:
+        rows = stages_report(flow)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+            return 0
+        view = view_description(flow, info.dataset, version)
+    print(f"{info.name} (version {version}), as of {view['as_of']}, {view['clock']['label']}, stage map {view['stage_map']}")
+    print(f"{'stage':<28} {'kind':<8} {'items':>7} {'median d':>9} {'p85 d':>8} {'share':>7} {'days of LT':>10} {'now':>6}")
+    for row in rows:
+        days = lambda h: "" if h is None else f"{h / 24:.1f}"
+        share = "" if row["share_of_lead_time"] is None else f"{row['share_of_lead_time']:.0%}"
+        lt = "" if row["days_of_lead_time"] is None else f"{row['days_of_lead_time']:.1f}"
+        kind = row["kind"] + ("*" if row["side"] else "")
+        print(f"{row['stage'][:28]:<28} {kind:<8} {row['items']:>7,} {days(row['median_hours']):>9} {days(row['p85_hours']):>8} {share:>7} {lt:>10} {row['items_now']:>6,}")
+    print("* side state. Days are 24 hours of the clock in use; share and days of lead time cover delivered items.")
+    return 0
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    from vsm_core.metrics.report import flow_report, view_description
+
+    flow, info, version = _open_view(args)
+    with flow:
+        report = {**view_description(flow, info.dataset, version), **flow_report(flow, with_items=args.items)}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    days = lambda h: "n/a" if h is None else f"{h / 24:.1f} d"
+    lead, cycle, eff = report["lead_time"], report["cycle_time"], report["flow_efficiency"]
+    print(f"{info.name} (version {version}), as of {report['as_of']}, {report['clock']['label']}")
+    print(f"delivered {report['finished']['delivered']:,}, cancelled {report['finished']['cancelled']:,}")
+    print(f"lead time  median {days(lead['median_hours'])}, p85 {days(lead['p85_hours'])}")
+    print(f"cycle time median {days(cycle['median_hours'])}, p85 {days(cycle['p85_hours'])}")
+    pct = lambda x: "n/a" if x is None else f"{x:.0%}"
+    print(f"flow efficiency {pct(eff['ratio_of_sums'])} (ratio of sums), {pct(eff['median_of_ratios'])} (median item); activity ratio {pct(eff['activity_ratio'])}")
+    print(f"rolled %C&A {pct(report['complete_and_accurate']['rolled'])}")
+    for loop in report["rework_loops"][:5]:
+        print(f"rework {loop['from_stage']} -> {loop['to_stage']}: {loop['moves']:,} moves, {loop['items']:,} items")
+    at_risk = sum(1 for item in report["ageing"] if item["at_risk"])
+    print(f"work in progress {len(report['ageing']):,} items, {at_risk:,} at risk (older than their stage's p85)")
+    little = report["littles_law"]
+    if little["consistent"] is not None:
+        print(f"Little's law: average WIP {little['average_wip']:.1f} vs {little['predicted_wip']:.1f} predicted ({'consistent' if little['consistent'] else 'not consistent'})")
+    return 0
+
+
+def _cmd_stagemap(args: argparse.Namespace) -> int:
+    from vsm_core.metrics import resolve_stage_map
+    from vsm_core.queries import open_version
+    from vsm_core.stagemap import StageMap, list_stage_maps, refresh_stage_map, save_stage_map
+
+    store = open_store(args.store)
+    info = store.get(args.dataset)
+    if args.list:
+        rows = [{"map": map_id, "saved_at": saved_at, "note": note} for map_id, saved_at, note in list_stage_maps(info.path)]
+        print(json.dumps(rows, ensure_ascii=False) if args.json else "\n".join(f"{r['map']}  {r['saved_at']}  {r['note'] or ''}" for r in rows))
+        return 0
+    version = args.version or info.latest
+    if version not in info.versions:
+        raise StoreError(f"dataset {info.dataset} has no version {version}; it has {', '.join(map(str, info.versions))}.")
+    if args.save:
+        try:
+            with open(args.save, encoding="utf-8") as handle:
+                stage_map = StageMap.from_dict(json.load(handle))
+            stage_map.check()
+        except OSError as exc:
+            raise _BadOption(f"{args.save} cannot be read ({exc.strerror}).") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            detail = str(exc) if isinstance(exc, ValueError) else f"it lacks {exc}"
+            raise _BadOption(f"{args.save} is not a stage map this product can use: {detail}") from None
+        map_id = save_stage_map(info.path, stage_map, note=args.note)
+        print(json.dumps({"map": map_id}) if args.json else f"saved stage map {map_id}")
+        return 0
+    con = open_version(info, version)
+    try:
+        stage_map = refresh_stage_map(resolve_stage_map(info, con, args.map_id, version), con)
+    except ValueError as exc:
+        raise _BadOption(str(exc)) from None
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(stage_map.to_dict(), ensure_ascii=False))
+    else:
+        print(f"stage map {stage_map.version_id}")
+        for stage in stage_map.stages:
+            flags = ", ".join(f for f, on in (("side state", stage.side), ("cancelled", stage.cancelled), ("new", stage.new)) if on)
+            wip = f", WIP limit {stage.wip_limit}" if stage.wip_limit is not None else ""
+            print(f"{stage.order:>3} {stage.name:<28} {stage.kind:<8} {', '.join(stage.statuses)} ({stage.decided_by}{wip}{', ' + flags if flags else ''})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsm", description="Value stream mapping for software delivery, from a Jira export.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -84,6 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("findings", help="the dataset's data-quality findings")
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--version", type=int)
+    p.add_argument("--json", action="store_true")
+    _add_store(p)
+
+    p = commands.add_parser("stages", help="time per stage of the value stream (the stage table)")
+    _add_view_options(p)
+
+    p = commands.add_parser("flow", help="lead and cycle time, throughput, flow efficiency, %%C&A, rework, WIP, ageing")
+    _add_view_options(p)
+    p.add_argument("--items", action="store_true", help="also list every finished item with its times")
+
+    p = commands.add_parser("stagemap", help="show, list or save the dataset's stage map")
+    p.add_argument("dataset", metavar="DATASET")
+    p.add_argument("--version", type=int, help="data version the map is inferred or refreshed on (default: the latest)")
+    p.add_argument("--map", dest="map_id", metavar="MAP_ID", help="a saved map's id (default: the latest saved, else the inferred one)")
+    p.add_argument("--list", action="store_true", help="list the saved maps")
+    p.add_argument("--save", metavar="FILE", help="save the map in FILE (JSON, as --json prints it) as a new map version")
+    p.add_argument("--note", help="a note saved with the map")
     p.add_argument("--json", action="store_true")
     _add_store(p)
 
@@ -164,10 +335,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"import": _cmd_import, "datasets": _cmd_datasets, "issues": _cmd_table,
-                "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo}
+                "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
+                "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap}
     try:
         return handlers[args.command](args)
-    except (ImportProblem, StoreError) as exc:
+    except (ImportProblem, StoreError, _BadOption) as exc:
         print(f"vsm {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -58,6 +58,31 @@ class StageMap:
                 return stage
         return None
 
+    def check(self) -> None:
+        """Raise ValueError (one sentence) when the map cannot drive the measures: no stage, a
+        stage without a name, two stages of one name, one status in two stages, no done
+        stage, or side/cancelled flags on the wrong kind."""
+        if not self.stages:
+            raise ValueError("the map has no stage.")
+        names, owner = set(), {}
+        for stage in self.stages:
+            name = stage.name.strip()
+            if not name:
+                raise ValueError(f"the stage in position {stage.order} has no name.")
+            if name.lower() in names:
+                raise ValueError(f"two stages are named {name!r}; merge them or rename one.")
+            names.add(name.lower())
+            if stage.side and stage.kind != "wait":
+                raise ValueError(f"{name!r} is a side state, so its kind must be wait, not {stage.kind}.")
+            if stage.cancelled and stage.kind != "done":
+                raise ValueError(f"{name!r} is marked cancelled, so its kind must be done, not {stage.kind}.")
+            for status in stage.statuses:
+                if status.lower() in owner:
+                    raise ValueError(f"the status {status!r} is in two stages ({owner[status.lower()]!r} and {name!r}); keep it in one.")
+                owner[status.lower()] = name
+        if not any(stage.kind == "done" for stage in self.stages):
+            raise ValueError("the map has no done stage, so no item could ever finish; mark at least one stage done.")
+
     def statuses(self) -> set[str]:
         """Every status the map knows, lower-cased."""
         return {s.lower() for stage in self.stages for s in stage.statuses}
