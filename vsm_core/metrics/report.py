@@ -46,9 +46,16 @@ def plain(value):
     return value
 
 
+DAY_COLUMNS = ("day", "week")  # local calendar days: ISO dates, not instants
+
+
 def records(frame: pd.DataFrame, keys: tuple[str, ...] | None = None) -> list[dict]:
     columns = [k for k in (keys or tuple(frame.columns)) if k in frame.columns]
-    return [{k: plain(v) for k, v in zip(columns, row)} for row in frame[columns].itertuples(index=False, name=None)]
+    rows = []
+    for row in frame[columns].itertuples(index=False, name=None):
+        rows.append({k: (v.date().isoformat() if k in DAY_COLUMNS and isinstance(v, pd.Timestamp) else plain(v))
+                     for k, v in zip(columns, row)})
+    return rows
 
 
 def view_description(flow: Flow, dataset: str, version: int) -> dict:

@@ -207,7 +207,7 @@ WITH per_item AS (
     GROUP BY key, stage
 ),
 visited AS (
-    SELECT stage, count(*) AS items, sum(visits) AS visits,
+    SELECT stage, count(*) AS items, CAST(sum(visits) AS BIGINT) AS visits,
            quantile_cont(hours, 0.5) AS median_hours, quantile_cont(hours, 0.85) AS p85_hours,
            quantile_cont(hours, 0.95) AS p95_hours, sum(hours) AS total_hours, sum(blocked_h) AS blocked_hours
     FROM per_item GROUP BY stage
@@ -300,8 +300,8 @@ bounded AS (
     WHERE ($win_from IS NULL OR week >= local_week(CAST($win_from AS TIMESTAMPTZ), $tz))
       AND ($win_to IS NULL OR week <= local_week(CAST($win_to AS TIMESTAMPTZ) - INTERVAL 1 MICROSECOND, $tz))
 )
-SELECT b.stage, st.stage_order AS "order", b.week, sum(b.arrivals) AS arrivals, sum(b.departures) AS departures,
-       sum(b.arrivals) - sum(b.departures) AS net_flow
+SELECT b.stage, st.stage_order AS "order", b.week, CAST(sum(b.arrivals) AS BIGINT) AS arrivals,
+       CAST(sum(b.departures) AS BIGINT) AS departures, CAST(sum(b.arrivals) - sum(b.departures) AS BIGINT) AS net_flow
 FROM bounded b JOIN stages st ON st.stage = b.stage
 GROUP BY b.stage, st.stage_order, b.week ORDER BY b.week, st.stage_order
 """
@@ -408,7 +408,7 @@ running AS (
     FROM days d CROSS JOIN stages st
     LEFT JOIN daily dl ON dl.stage = st.stage AND dl.day = d.day
 )
-SELECT r.day, r.stage, r.stage_order AS "order", r.kind, r.wip, r.wip_limit
+SELECT r.day, r.stage, r.stage_order AS "order", r.kind, CAST(r.wip AS BIGINT) AS wip, r.wip_limit
 FROM running r, span s WHERE r.day >= s.first
 ORDER BY r.day, r.stage_order
 """
