@@ -132,7 +132,10 @@ class BaseCache:
     FILES = ("base_runs", "base_items")
 
     def __init__(self, root: Path, stage_map: StageMap, clock: Clock):
-        digest = hashlib.sha256(repr((clock.kind, clock.timezone, sorted(set(clock.holidays)))).encode()).hexdigest()[:12]
+        # The statements are part of the key: a release that changes them never reads old files.
+        key = (clock.kind, clock.timezone, sorted(set(clock.holidays)), sql.CLOCK_MACROS, sql.BASE_FLAG_SPANS,
+               sql.BASE_RUNS, sql.BASE_ITEMS)
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
         self.root = Path(root)
         self.folder = self.root / f"{stage_map.version_id}-{digest}"
 
