@@ -12,7 +12,6 @@ from vsm_core.stagemap.rules import (
     SIDE_WORDS,
     WAIT_WORDS,
     StatusFacts,
-    first_entry_sequences,
     ordered_without_board,
     renumber,
     single_status_stage,
@@ -124,7 +123,7 @@ def infer_stage_map(con: duckdb.DuckDBPyConnection) -> StageMap:
     columns = _board_columns(con)
     if columns:
         return StageMap(_with_board(con, columns, facts))
-    return StageMap(ordered_without_board(facts, first_entry_sequences(con)))
+    return StageMap(ordered_without_board(facts, con))
 
 
 def refresh_stage_map(stage_map: StageMap, con: duckdb.DuckDBPyConnection) -> StageMap:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from statistics import median
 
 import duckdb
 
@@ -48,18 +47,21 @@ def status_kind(name: str, category: str | None) -> tuple[str, str]:
     return ("wait" if WAIT_WORDS.search(name) else "active"), "name"
 
 
-def first_entry_sequences(con: duckdb.DuckDBPyConnection) -> list[list[str]]:
-    """Per issue, the statuses in the order of their first entry (initial status included)."""
-    if not table_exists(con, "visits"):
-        return []
-    rows = con.execute(
-        "SELECT key, status, min(visit_seq) AS first FROM visits WHERE status IS NOT NULL "
-        "GROUP BY key, status ORDER BY key, first"
-    ).fetchall()
-    sequences: dict[str, list[str]] = {}
-    for key, status, _ in rows:
-        sequences.setdefault(key, []).append(status)
-    return list(sequences.values())
+PATH_SQL = """
+WITH first_entries AS (
+    SELECT key, lower(status) AS s, min(visit_seq) AS first
+    FROM visits WHERE status IS NOT NULL AND list_contains($linear, lower(status))
+    GROUP BY key, lower(status)
+),
+sequences AS (
+    SELECT key, s, row_number() OVER (PARTITION BY key ORDER BY first) - 1 AS pos, count(*) OVER (PARTITION BY key) AS n
+    FROM first_entries
+)
+SELECT 'pair' AS what, a.s AS a, b.s AS b, count(*) AS value
+FROM sequences a JOIN sequences b ON a.key = b.key AND a.pos < b.pos GROUP BY a.s, b.s
+UNION ALL
+SELECT 'position', s, NULL, median(CASE WHEN n > 1 THEN pos / (n - 1) ELSE 0.0 END) FROM sequences GROUP BY s
+"""
 
 
 def returning_statuses(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -115,22 +117,22 @@ def stage_group(stage: Stage) -> int:
     return 0 if stage.kind == "backlog" else 1
 
 
-def path_rank(statuses: list[str], sequences: list[list[str]]) -> dict[str, tuple[int, float]]:
-    """Sort key per status (lower-cased): (-pairwise score, median normalised position)."""
-    wanted = set(statuses)
+def path_rank(con: duckdb.DuckDBPyConnection, statuses: list[str]) -> dict[str, tuple[int, float]]:
+    """Sort key per status (lower-cased): (-pairwise score, median normalised position), from
+    each issue's sequence of first entries into ``statuses`` (initial status included)."""
     before: dict[tuple[str, str], int] = {}
-    positions: dict[str, list[float]] = {s: [] for s in statuses}
-    for sequence in sequences:
-        seq = [s.lower() for s in sequence if s.lower() in wanted]
-        for i, status in enumerate(seq):
-            positions[status].append(i / (len(seq) - 1) if len(seq) > 1 else 0.0)
-            for later in seq[i + 1:]:
-                before[(status, later)] = before.get((status, later), 0) + 1
+    positions: dict[str, float] = {}
+    if table_exists(con, "visits") and statuses:
+        for what, a, b, value in con.execute(PATH_SQL, {"linear": list(statuses)}).fetchall():
+            if what == "pair":
+                before[(a, b)] = int(value)
+            else:
+                positions[a] = float(value)
     rank = {}
     for s in statuses:
         score = sum((before.get((s, t), 0) > before.get((t, s), 0)) - (before.get((s, t), 0) < before.get((t, s), 0))
                     for t in statuses if t != s)
-        rank[s] = (-score, median(positions[s]) if positions[s] else 1.0)
+        rank[s] = (-score, positions.get(s, 1.0))
     return rank
 
 
@@ -142,10 +144,9 @@ def single_status_stage(facts: StatusFacts, order: int = 0, *, new: bool = False
     return Stage(facts.name, (facts.name,), facts.kind, order, facts.side, facts.cancelled, None, facts.decided_by, new)
 
 
-def ordered_without_board(facts: dict[str, StatusFacts], sequences: list[list[str]]) -> tuple[Stage, ...]:
+def ordered_without_board(facts: dict[str, StatusFacts], con: duckdb.DuckDBPyConnection) -> tuple[Stage, ...]:
     stages = [single_status_stage(f) for f in facts.values()]
-    linear = [s.name.lower() for s in stages if not s.side]
-    linear_sequences = [[x for x in seq if x.lower() in set(linear)] for seq in sequences]
-    rank = path_rank(linear, linear_sequences)
+    linear = sorted({s.name.lower() for s in stages if not s.side})
+    rank = path_rank(con, linear)
     stages.sort(key=lambda s: (stage_group(s), rank.get(s.name.lower(), (0, 1.0)), s.name.lower()))
     return renumber(stages)
