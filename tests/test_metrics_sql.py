@@ -121,3 +121,19 @@ def test_vsm_core_never_imports_streamlit():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_items_with_a_truncated_changelog_are_counted_and_named(store, tmp_path):
+    from vsm_core.ingest import SourceFile, import_files
+    from vsm_core.metrics import measures
+
+    issues = [
+        jira_issue("T-1", "2025-03-03T09:00:00.000+0000", "In Progress",
+                   [("2025-03-04T09:00:00.000+0000", "To Do", "In Progress")], total=150),
+        jira_issue("T-2", "2025-03-03T09:00:00.000+0000", "In Progress",
+                   [("2025-03-04T09:00:00.000+0000", "To Do", "In Progress")]),
+    ]
+    path = write_search(tmp_path / "cut.json", issues)
+    result = import_files(store, [SourceFile(path, path.name)], as_of=datetime(2025, 3, 10, tzinfo=UTC))
+    with open_flow(store.get(result.dataset)) as flow:
+        assert measures.truncated_history(flow) == {"items": 1, "example_keys": ["T-1"]}

@@ -93,6 +93,12 @@ def ageing(flow: Flow) -> pd.DataFrame:
     return flow.query(sql.AGEING)
 
 
+def truncated_history(flow: Flow) -> dict:
+    """How many items in the window have a changelog the export cut short, with examples."""
+    row = flow.query(sql.TRUNCATED_HISTORY).iloc[0]
+    return {"items": int(row["items"]), "example_keys": [str(k) for k in row["example_keys"]]}
+
+
 def littles_law(flow: Flow) -> dict:
     """Little's law over the window (calendar clock): average WIP against throughput per day x
     mean cycle time, the relative gap, and whether it is within ``LITTLES_LAW_TOLERANCE``."""

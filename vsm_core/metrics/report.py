@@ -106,6 +106,7 @@ def flow_report(flow: Flow, *, with_items: bool = False) -> dict:
         "wip_daily": records(measures.wip_daily(flow)),
         "ageing": records(measures.ageing(flow)),
         "littles_law": {k: plain(v) for k, v in measures.littles_law(flow).items()},
+        "history_truncated": plain(measures.truncated_history(flow)),
     }
     if with_items:
         handoffs = dict(zip(per_item["key"], per_item["handoffs"]))

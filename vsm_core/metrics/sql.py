@@ -51,7 +51,9 @@ INSERT_STATUS = "INSERT INTO smap VALUES ($status_l, $stage)"
 # {condition} is scope.issue_filter_sql's allow-listed condition (bound parameters only).
 SCOPE = """
 CREATE OR REPLACE TEMP TABLE scope AS
-SELECT key, type, project, parent, created FROM issues WHERE {condition}
+SELECT key, type, project, parent, created,
+       coalesce(changelog_total > changelog_present, false) AS history_truncated
+FROM issues WHERE {condition}
 """
 
 # The base tables: one per (data version, stage map, clock), for every issue (filters come
@@ -187,7 +189,7 @@ LOAD_BASE = "CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet(
 # The view's tables: the base tables cut to the filters, with the date window applied.
 ITEMS = """
 CREATE OR REPLACE TEMP TABLE items AS
-SELECT b.*, s.type, s.project, s.parent, s.created,
+SELECT b.*, s.type, s.project, s.parent, s.created, s.history_truncated,
        b.finished AND ($win_from IS NULL OR b.done_at >= $win_from) AND ($win_to IS NULL OR b.done_at < $win_to) AS finished_in_window,
        (s.created < coalesce($win_to, 'infinity'::TIMESTAMPTZ))
          AND (coalesce(b.done_at, b.horizon) >= coalesce($win_from, '-infinity'::TIMESTAMPTZ)) AS in_window
@@ -249,7 +251,7 @@ ORDER BY st.stage_order
 """
 
 FINISHED_ITEMS = """
-SELECT key, type, done_at, cancelled, lead_h AS lead_hours, cycle_h AS cycle_hours, flow_h AS flow_hours,
+SELECT key, type, done_at, cancelled, history_truncated, lead_h AS lead_hours, cycle_h AS cycle_hours, flow_h AS flow_hours,
        reopened_h AS reopened_hours, pt_h AS process_hours, wt_h AS wait_hours, blocked_h AS blocked_hours,
        CASE WHEN pt_h + wt_h > 0 THEN pt_h / (pt_h + wt_h) END AS flow_efficiency
 FROM items WHERE finished_in_window
@@ -469,4 +471,10 @@ SELECT s.t0 AS window_start, s.t1 AS window_end, epoch(s.t1 - s.t0) / 86400.0 AS
        d.n / nullif(epoch(s.t1 - s.t0) / 86400.0, 0) AS throughput_per_day,
        d.mean_cycle_days AS mean_cycle_time_days
 FROM span s, departed d
+"""
+
+# Items in the window whose export cut their changelog short: their first statuses and early
+# stage times are unknown (their lead time, from creation to done, is still right).
+TRUNCATED_HISTORY = """
+SELECT count(*) AS items, coalesce(list(key ORDER BY key)[1:5], []) AS example_keys FROM items WHERE in_window AND history_truncated
 """
