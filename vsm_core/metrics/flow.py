@@ -108,13 +108,15 @@ def prepare_flow(con: duckdb.DuckDBPyConnection, stage_map: StageMap, as_of: dat
         for statement in sql.CLOCK_MACROS:
             con.execute(statement)
         _load_stage_map(con, stage_map)
+        source, params["runs_file"] = "saved", str(cache.runs_file)
     else:
         build_base(con, stage_map, as_of, clock)
+        source = "built"
         if cache is not None:
             cache.save(con)
     _execute(con, sql.SCOPE.replace("{condition}", condition), params)
     _execute(con, sql.ITEMS, params)
-    _execute(con, sql.RUNS, params)
+    _execute(con, sql.RUNS.replace("{base_runs}", sql.RUNS_SOURCES[source]), params)
     return Flow(con, stage_map, filters, clock, as_of, params)
 
 
@@ -139,12 +141,17 @@ class BaseCache:
         self.root = Path(root)
         self.folder = self.root / f"{stage_map.version_id}-{digest}"
 
+    @property
+    def runs_file(self) -> Path:
+        return self.folder / "base_runs.parquet"
+
     def load(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Load ``base_items`` and check that ``base_runs`` can be read (it is read in place)."""
         if not all((self.folder / f"{name}.parquet").exists() for name in self.FILES):
             return False
         try:
-            for name in self.FILES:
-                con.execute(sql.LOAD_BASE.replace("{table}", name), {"file": str(self.folder / f"{name}.parquet")})
+            con.execute(sql.LOAD_BASE.replace("{table}", "base_items"), {"file": str(self.folder / "base_items.parquet")})
+            con.execute(sql.CHECK_SAVED_RUNS, {"file": str(self.runs_file)}).fetchall()
         except duckdb.Error:
             return False
         os.utime(self.folder)  # recently used entries are kept
