@@ -137,3 +137,16 @@ def test_items_with_a_truncated_changelog_are_counted_and_named(store, tmp_path)
     result = import_files(store, [SourceFile(path, path.name)], as_of=datetime(2025, 3, 10, tzinfo=UTC))
     with open_flow(store.get(result.dataset)) as flow:
         assert measures.truncated_history(flow) == {"items": 1, "example_keys": ["T-1"]}
+
+
+def test_backlog_and_done_stages_have_no_wait_active_split_and_done_no_blocked_time(small_dataset):
+    """A-1's flag is never cleared, so it stays on after A-1 is done: that is not flow time."""
+    from vsm_core.metrics import measures
+
+    with open_flow(small_dataset, filters=Filters(all_types=True)) as flow:
+        table = measures.stage_times(flow)
+    by_kind, by_stage = table.set_index("kind"), table.set_index("stage")
+    assert by_kind.loc["backlog", ["wait_hours", "active_hours"]].isna().all()
+    assert by_kind.loc["done", ["wait_hours", "active_hours", "blocked_hours"]].isna().all()
+    # Flagged from 4 Mar 11:00 on; A-1 is in progress 4 Mar 09:00 -> 5 Mar 09:00 and 6 -> 7 Mar 09:00.
+    assert by_stage.loc["In Progress", "blocked_hours"] == pytest.approx(22 + 24)

@@ -20,7 +20,9 @@ def stage_times(flow: Flow) -> pd.DataFrame:
     """Per stage, in map order: items that visited (finished or not, in the window), visits,
     median / p85 / p95 / total hours per item, share_of_lead_time and days_of_lead_time (over
     delivered items finished in the window; null for done stages), their per-stage median and
-    p85, wait / active / blocked hours, and the items there now with their time in the stage."""
+    p85, wait / active hours (null for backlog stages, whose time is options, not waiting, and
+    for done stages), blocked hours (null for done stages: a flag left on after the finish is
+    not flow), and the items there now with their time in the stage."""
     return flow.query(sql.STAGES)
 
 

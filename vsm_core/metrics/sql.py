@@ -242,9 +242,9 @@ SELECT st.stage, st.statuses, st.kind, st.stage_order AS "order", st.side, st.ca
        CASE WHEN st.kind = 'done' THEN NULL WHEN fl.flow_h > 0 THEN coalesce(f.hours, 0) / fl.flow_h ELSE NULL END AS share_of_lead_time,
        CASE WHEN st.kind = 'done' THEN NULL WHEN fl.n > 0 THEN coalesce(f.hours, 0) / fl.n / 24 ELSE NULL END AS days_of_lead_time,
        coalesce(f.finished_items, 0) AS finished_items, f.finished_median_hours, f.finished_p85_hours,
-       CASE st.kind WHEN 'active' THEN coalesce(v.blocked_hours, 0) WHEN 'done' THEN NULL ELSE coalesce(v.total_hours, 0) END AS wait_hours,
-       CASE st.kind WHEN 'active' THEN coalesce(v.total_hours, 0) - coalesce(v.blocked_hours, 0) WHEN 'done' THEN NULL ELSE 0 END AS active_hours,
-       coalesce(v.blocked_hours, 0) AS blocked_hours,
+       CASE st.kind WHEN 'active' THEN coalesce(v.blocked_hours, 0) WHEN 'wait' THEN coalesce(v.total_hours, 0) END AS wait_hours,
+       CASE st.kind WHEN 'active' THEN coalesce(v.total_hours, 0) - coalesce(v.blocked_hours, 0) WHEN 'wait' THEN 0 END AS active_hours,
+       CASE WHEN st.kind <> 'done' THEN coalesce(v.blocked_hours, 0) END AS blocked_hours,
        coalesce(n.items_now, 0) AS items_now, n.median_age_now_hours, n.oldest_age_now_hours
 FROM stages st
 LEFT JOIN visited v ON v.stage = st.stage
