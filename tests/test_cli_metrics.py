@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import jira_issue, run_cli, write_search
 
 STAGE_KEYS = {"stage", "statuses", "kind", "order", "items", "median_hours", "p85_hours", "total_hours", "share_of_lead_time"}

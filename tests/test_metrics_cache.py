@@ -3,15 +3,14 @@ damaged, never required (a read-only store still answers), and keyed by clock an
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from conftest import jira_issue, write_search
-from vsm_core.metrics import Clock, Filters, open_flow
-from vsm_core.metrics import measures
 
-UTC = timezone.utc
+from vsm_core.metrics import Clock, Filters, measures, open_flow
+
+UTC = UTC
 
 
 @pytest.fixture

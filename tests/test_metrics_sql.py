@@ -7,15 +7,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-
 from conftest import REPO, jira_issue, write_search
-from vsm_core.metrics import Clock, Filters, open_flow, sql
-from vsm_core.metrics.scope import DEFAULT_EXCLUDED_TYPES, issue_filter_sql, window_bounds
 
-UTC = timezone.utc
+from vsm_core.metrics import Clock, Filters, open_flow, sql
+from vsm_core.metrics.scope import (
+    DEFAULT_EXCLUDED_TYPES,
+    issue_filter_sql,
+    window_bounds,
+)
+
+UTC = UTC
 
 
 @pytest.mark.parametrize(

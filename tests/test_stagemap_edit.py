@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from vsm_core.stagemap import Stage, StageMap
-from vsm_core.stagemap.edit import merge_stages, rename_stage, reorder, set_kind, split_status
+from vsm_core.stagemap.edit import (
+    merge_stages,
+    rename_stage,
+    reorder,
+    set_kind,
+    split_status,
+)
 
 BASE = StageMap((
     Stage("To Do", ("To Do",), "backlog", 0, decided_by="status category"),

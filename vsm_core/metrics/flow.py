@@ -21,7 +21,12 @@ import pandas as pd
 
 from vsm_core.metrics import sql
 from vsm_core.metrics.scope import Clock, Filters, issue_filter_sql, window_bounds
-from vsm_core.stagemap import StageMap, list_stage_maps, load_stage_map, refresh_stage_map
+from vsm_core.stagemap import (
+    StageMap,
+    list_stage_maps,
+    load_stage_map,
+    refresh_stage_map,
+)
 from vsm_core.stagemap.persist import inferred_stage_map
 from vsm_core.store import DatasetInfo
 
@@ -190,7 +195,8 @@ def resolve_stage_map(info: DatasetInfo, con: duckdb.DuckDBPyConnection, map_id:
 def open_flow(info: DatasetInfo, version: int | None = None, *, map_id: str | None = None,
               filters: Filters = Filters(), clock: Clock = Clock()) -> Flow:
     """Prepare the flow of a stored dataset version (the latest by default)."""
-    from vsm_core.queries import as_of as version_as_of, open_version
+    from vsm_core.queries import as_of as version_as_of
+    from vsm_core.queries import open_version
 
     version = version or info.latest
     con = open_version(info, version)

@@ -7,7 +7,7 @@ decimals and ratios six; a figure that cannot be computed (no finished item) is 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -29,7 +29,7 @@ def plain(value):
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
-        utc = value.astimezone(timezone.utc) if value.tzinfo else value
+        utc = value.astimezone(UTC) if value.tzinfo else value
         return utc.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
     if isinstance(value, date):
         return value.isoformat()
@@ -79,7 +79,7 @@ def _summary(values: pd.Series) -> dict:
     values = values.dropna()
     if values.empty:
         return {"items": 0, "mean": None, "median": None, "p85": None, "max": None}
-    return {"items": int(len(values)), "mean": plain(float(values.mean())), "median": plain(float(values.quantile(0.5))),
+    return {"items": len(values), "mean": plain(float(values.mean())), "median": plain(float(values.quantile(0.5))),
             "p85": plain(float(values.quantile(0.85))), "max": plain(float(values.max()))}
 
 

@@ -9,7 +9,7 @@ parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # Default scope (field guide, section 2a): epics and sub-tasks are left out unless chosen, so a
@@ -87,7 +87,7 @@ class Clock:
     def day_start(self, day: date) -> datetime:
         """The UTC instant a local day starts at in this clock's time zone."""
         local = datetime.combine(day, time.min, tzinfo=ZoneInfo(self.timezone))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
 
 
 def _zones() -> set[str]:
