@@ -293,7 +293,8 @@ def test_flow_time_is_the_non_done_stays_and_lead_adds_reopened_time(dataset, fi
     with prepare(dataset, filters, clock) as flow:
         finished = measures.finished_items(flow).set_index("key")
         stage_stays = flow.con.execute(
-            "SELECT key, stage, sum(hours) FROM runs WHERE kind <> 'done' GROUP BY key, stage").fetchall()
+            "SELECT i.key, st.stage, sum(r.hours) FROM runs r JOIN items i ON i.n = r.n "
+            "JOIN stages st ON st.stage_id = r.stage_id WHERE r.kind <> 'done' GROUP BY i.key, st.stage").fetchall()
     expected = {item.key: expected_item(item, dataset.stage_map, dataset.as_of) for item in dataset.items}
     assert set(finished.index) == {k for k, e in expected.items() if finished_in_window(e, filters, clock)}
     for key, row in finished.iterrows():
@@ -369,7 +370,7 @@ def _local_day(instant: datetime, clock: Clock) -> date:
 def test_blocked_time_fits_in_its_stage_and_is_counted_once(dataset, filters):
     with prepare(dataset, filters) as flow:  # calendar clock: hours are plain elapsed hours
         stages = measures.stage_times(flow)
-        blocked_per_item = dict(flow.con.execute("SELECT key, sum(blocked_h) FROM runs GROUP BY key").fetchall())
+        blocked_per_item = dict(flow.con.execute("SELECT i.key, sum(r.blocked_h) FROM runs r JOIN items i ON i.n = r.n GROUP BY i.key").fetchall())
         overfull_stays = flow.con.execute(
             "SELECT count(*) FROM runs WHERE blocked_h > hours + 1e-6 OR blocked_h < 0").fetchone()[0]
     open_stages = stages[stages["kind"] != "done"]  # done stages report no blocked time

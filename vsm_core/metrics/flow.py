@@ -70,14 +70,14 @@ def _load_stage_map(con: duckdb.DuckDBPyConnection, stage_map: StageMap) -> None
     for statement in sql.STAGE_MAP_TABLES:
         con.execute(statement)
     stage_rows, status_rows, seen = [], [], set()
-    for stage in stage_map.stages:
-        stage_rows.append({"stage": stage.name, "stage_order": stage.order, "kind": stage.kind, "side": stage.side,
-                           "cancelled": stage.cancelled, "wip_limit": stage.wip_limit,
+    for stage_id, stage in enumerate(stage_map.stages):
+        stage_rows.append({"stage_id": stage_id, "stage": stage.name, "stage_order": stage.order, "kind": stage.kind,
+                           "side": stage.side, "cancelled": stage.cancelled, "wip_limit": stage.wip_limit,
                            "statuses": list(stage.statuses), "new": stage.new})
         for status in stage.statuses:
             if status.lower() not in seen:  # a status belongs to the first stage that lists it
                 seen.add(status.lower())
-                status_rows.append({"status_l": status.lower(), "stage": stage.name})
+                status_rows.append({"status_l": status.lower(), "stage_id": stage_id})
     con.executemany(sql.INSERT_STAGE, stage_rows)
     con.executemany(sql.INSERT_STATUS, status_rows)
 
@@ -93,7 +93,7 @@ def build_base(con: duckdb.DuckDBPyConnection, stage_map: StageMap, as_of: datet
     for statement in sql.CLOCK_MACROS:
         con.execute(statement)
     _load_stage_map(con, stage_map)
-    for statement in (sql.BASE_FLAG_SPANS, sql.BASE_RUNS, sql.BASE_ITEMS):
+    for statement in (sql.BASE_ISSUES, sql.BASE_FLAG_SPANS, sql.BASE_RUNS, sql.BASE_ITEMS):
         _execute(con, statement.replace("$holidays", "CAST($holidays AS DATE[])"), params)
 
 
@@ -140,8 +140,8 @@ class BaseCache:
 
     def __init__(self, root: Path, stage_map: StageMap, clock: Clock):
         # The statements are part of the key: a release that changes them never reads old files.
-        key = (clock.kind, clock.timezone, sorted(set(clock.holidays)), sql.CLOCK_MACROS, sql.BASE_FLAG_SPANS,
-               sql.BASE_RUNS, sql.BASE_ITEMS)
+        key = (clock.kind, clock.timezone, sorted(set(clock.holidays)), sql.CLOCK_MACROS, sql.STAGE_MAP_TABLES,
+               sql.BASE_ISSUES, sql.BASE_FLAG_SPANS, sql.BASE_RUNS, sql.BASE_ITEMS)
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
         self.root = Path(root)
         self.folder = self.root / f"{stage_map.version_id}-{digest}"

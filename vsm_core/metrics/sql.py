@@ -9,15 +9,18 @@ position in hours, so that the time between two instants is a subtraction. Perce
 ``quantile_cont`` everywhere: linear interpolation between the closest ranks (NumPy's default,
 Excel's PERCENTILE.INC).
 
-The prepared tables, built once per (dataset version, stage map, filters, clock):
+The prepared tables:
 
-* ``smap``  one row per status (lower-cased) and its stage.
+* ``smap``  one row per status (lower-cased) and its stage's ``stage_id``.
 * ``stages`` one row per stage, with the statuses merged into it.
+* ``issue_keys`` every issue's number ``n`` (base tables use it instead of the text key).
+* ``base_runs``/``base_items`` every issue's stage stays and per-issue facts (below); kept
+  on disk per (data version, stage map, clock).
 * ``scope`` the issues the filters keep (the date window is not applied here).
-* ``runs``  stage runs: consecutive status visits in the same stage merged into one stay, with
-  clock positions ``c_start``/``c_end`` and ``blocked_h`` (flagged time inside the stay).
-* ``items`` one row per issue: commitment, finish, lead/cycle/flow/reopened time, process
-  and wait time, current stage and age, and whether it falls in the date window.
+* ``runs``  the stays of the issues in scope, with clock positions ``c_start``/``c_end``,
+  ``blocked_h`` (flagged time inside the stay) and the window flags.
+* ``items`` one row per issue in scope: commitment, finish, lead/cycle/flow/reopened time,
+  process and wait time, current stage and age, and whether it falls in the date window.
 """
 
 CLOCK_MACROS = (
@@ -41,12 +44,13 @@ CLOCK_PARAMS = ("working", "tz", "holidays")
 
 STAGE_MAP_TABLES = (
     """CREATE OR REPLACE TEMP TABLE stages (
-        stage VARCHAR, stage_order INTEGER, kind VARCHAR, side BOOLEAN, cancelled BOOLEAN,
+        stage_id INTEGER, stage VARCHAR, stage_order INTEGER, kind VARCHAR, side BOOLEAN, cancelled BOOLEAN,
         wip_limit INTEGER, statuses VARCHAR[], new BOOLEAN)""",
-    "CREATE OR REPLACE TEMP TABLE smap (status_l VARCHAR, stage VARCHAR)",
+    "CREATE OR REPLACE TEMP TABLE smap (status_l VARCHAR, stage_id INTEGER)",
 )
-INSERT_STAGE = "INSERT INTO stages VALUES ($stage, $stage_order, $kind, $side, $cancelled, $wip_limit, $statuses, $new)"
-INSERT_STATUS = "INSERT INTO smap VALUES ($status_l, $stage)"
+INSERT_STAGE = ("INSERT INTO stages VALUES ($stage_id, $stage, $stage_order, $kind, $side, $cancelled, $wip_limit, "
+                "$statuses, $new)")
+INSERT_STATUS = "INSERT INTO smap VALUES ($status_l, $stage_id)"
 
 # {condition} is scope.issue_filter_sql's allow-listed condition (bound parameters only).
 SCOPE = """
@@ -57,129 +61,135 @@ FROM issues WHERE {condition}
 """
 
 # The base tables: one per (data version, stage map, clock), for every issue (filters come
-# later), so they can be kept on disk and shared by every view of that data.
+# later), so they can be kept on disk and shared by every view of that data. Issues are
+# numbered (``n``) and stages too (``stage_id``): windows and groups over a million stays
+# run on integers, not on text keys.
+BASE_ISSUES = """
+CREATE OR REPLACE TEMP TABLE issue_keys AS
+SELECT key, CAST(row_number() OVER (ORDER BY key) AS INTEGER) AS n, created,
+       greatest(CAST($as_of AS TIMESTAMPTZ), created) AS horizon
+FROM issues
+"""
+
 BASE_FLAG_SPANS = """
 CREATE OR REPLACE TEMP TABLE flag_spans AS
 WITH changes AS (
-    SELECT key, time, coalesce(to_value, '') <> '' AS flagged,
-           row_number() OVER (PARTITION BY key ORDER BY time, history_id NULLS LAST, item_seq) AS n
-    FROM field_changes WHERE field = 'flagged'
+    SELECT k.n, fc.time, coalesce(fc.to_value, '') <> '' AS flagged,
+           row_number() OVER (PARTITION BY k.n ORDER BY fc.time, fc.history_id NULLS LAST, fc.item_seq) AS seq
+    FROM field_changes fc JOIN issue_keys k ON k.key = fc.key
+    WHERE fc.field = 'flagged'
 ),
 spans AS (
-    SELECT key, flagged, time AS t_from, lead(time) OVER (PARTITION BY key ORDER BY n) AS t_to FROM changes
+    SELECT n, flagged, time AS t_from, lead(time) OVER (PARTITION BY n ORDER BY seq) AS t_to FROM changes
 ),
 bounded AS (
-    SELECT sp.key, least(greatest(sp.t_from, i.created), i.horizon) AS t_from,
-           least(greatest(coalesce(sp.t_to, i.horizon), i.created), i.horizon) AS t_to
-    FROM spans sp JOIN (SELECT key, created, greatest(CAST($as_of AS TIMESTAMPTZ), created) AS horizon FROM issues) i ON i.key = sp.key
+    SELECT sp.n, least(greatest(sp.t_from, k.created), k.horizon) AS t_from,
+           least(greatest(coalesce(sp.t_to, k.horizon), k.created), k.horizon) AS t_to
+    FROM spans sp JOIN issue_keys k ON k.n = sp.n
     WHERE sp.flagged
 )
-SELECT key, clock_h(t_from, $working, $tz, $holidays) AS c_from, clock_h(t_to, $working, $tz, $holidays) AS c_to
+SELECT n, clock_h(t_from, $working, $tz, $holidays) AS c_from, clock_h(t_to, $working, $tz, $holidays) AS c_to
 FROM bounded WHERE t_to > t_from
 """
 
-# Stage stays ("runs"), with what rework, %C&A and ageing need precomputed per stay:
-# ``lin_start`` marks the first stay of each step of the linear path (side states left out,
-# consecutive stays in one stage merged); on those rows ``next_lin_stage``/``next_lin_order``
-# name the next step and ``later_min_order`` the earliest stage order the issue enters after
-# this step. ``last_in_stage`` marks an issue's last stay in a stage.
+# Stage stays ("runs"): consecutive status visits in one stage merged (gaps and islands:
+# ``visit_seq`` minus the visit's rank within its stage is constant along a run). ``run_seq``
+# is the run's first visit number (ordered, not consecutive); ``is_last`` marks the issue's
+# current stay. Rework, %C&A and ageing read precomputed columns: ``lin_start`` marks the first
+# stay of each step of the linear path (side states left out, consecutive stays in one stage
+# merged); on those rows ``next_lin_stage_id``/``next_lin_order`` name the next step and
+# ``later_min_order`` the earliest stage order the issue enters after this step.
 BASE_RUNS = """
 CREATE OR REPLACE TEMP TABLE base_runs AS
 WITH sv AS (
-    SELECT v.key, v.visit_seq, m.stage, v.start, v."end"
-    FROM visits v JOIN smap m ON m.status_l = lower(v.status)
+    SELECT k.n, v.visit_seq, m.stage_id, v.start, v."end"
+    FROM visits v JOIN issue_keys k ON k.key = v.key JOIN smap m ON m.status_l = lower(v.status)
 ),
-marked AS (
-    SELECT *, CASE WHEN lag(stage) OVER (PARTITION BY key ORDER BY visit_seq) IS DISTINCT FROM stage THEN 1 ELSE 0 END AS new_run
-    FROM sv
-),
-numbered AS (
-    SELECT key, stage, start, "end",
-           sum(new_run) OVER (PARTITION BY key ORDER BY visit_seq ROWS UNBOUNDED PRECEDING) AS run_seq
-    FROM marked
+islands AS (
+    SELECT *, visit_seq - row_number() OVER (PARTITION BY n, stage_id ORDER BY visit_seq) AS island FROM sv
 ),
 merged AS (
-    SELECT key, run_seq, any_value(stage) AS stage, min(start) AS start, max("end") AS "end"
-    FROM numbered GROUP BY key, run_seq
+    SELECT n, stage_id, min(visit_seq) AS run_seq, max(visit_seq) AS last_visit, min(start) AS start, max("end") AS "end"
+    FROM islands GROUP BY n, stage_id, island
+),
+last_visits AS (
+    SELECT n, max(visit_seq) AS last_visit FROM sv GROUP BY n
 ),
 clocked AS (
-    SELECT m.*, st.stage_order, st.kind, st.side, st.cancelled,
+    SELECT m.n, m.run_seq, m.stage_id, m.start, m."end", m.last_visit = l.last_visit AS is_last,
+           st.stage_order, st.kind, st.side, st.cancelled,
            clock_h(m.start, $working, $tz, $holidays) AS c_start,
            clock_h(m."end", $working, $tz, $holidays) AS c_end
-    FROM merged m JOIN stages st ON st.stage = m.stage
+    FROM merged m JOIN last_visits l ON l.n = m.n JOIN stages st ON st.stage_id = m.stage_id
 ),
 blocked AS (
-    SELECT r.key, r.run_seq, sum(least(r.c_end, f.c_to) - greatest(r.c_start, f.c_from)) AS blocked_h
-    FROM clocked r JOIN flag_spans f ON f.key = r.key AND f.c_from < r.c_end AND f.c_to > r.c_start
-    GROUP BY ALL
+    SELECT r.n, r.run_seq, sum(least(r.c_end, f.c_to) - greatest(r.c_start, f.c_from)) AS blocked_h
+    FROM clocked r JOIN flag_spans f ON f.n = r.n AND f.c_from < r.c_end AND f.c_to > r.c_start
+    GROUP BY r.n, r.run_seq
 ),
 linear AS (
-    SELECT key, run_seq, stage, stage_order,
-           lag(stage) OVER (PARTITION BY key ORDER BY run_seq) IS DISTINCT FROM stage AS lin_start
+    SELECT n, run_seq, stage_id, stage_order,
+           lag(stage_id) OVER (PARTITION BY n ORDER BY run_seq) IS DISTINCT FROM stage_id AS lin_start
     FROM clocked WHERE NOT side
 ),
 path AS (
-    SELECT key, run_seq,
-           lead(stage) OVER w AS next_lin_stage, lead(stage_order) OVER w AS next_lin_order,
+    SELECT n, run_seq,
+           lead(stage_id) OVER w AS next_lin_stage_id, lead(stage_order) OVER w AS next_lin_order,
            min(stage_order) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_min_order
     FROM linear WHERE lin_start
-    WINDOW w AS (PARTITION BY key ORDER BY run_seq)
+    WINDOW w AS (PARTITION BY n ORDER BY run_seq)
 )
-SELECT c.key, c.run_seq, c.stage, c.stage_order, c.kind, c.side, c.cancelled, c.start, c."end", c.c_start, c.c_end,
-       c.c_end - c.c_start AS hours, coalesce(b.blocked_h, 0) AS blocked_h,
-       max(c.run_seq) OVER (PARTITION BY c.key) AS last_run,
-       c.run_seq = max(c.run_seq) OVER (PARTITION BY c.key, c.stage) AS last_in_stage,
-       p.key IS NOT NULL AS lin_start, p.next_lin_stage, p.next_lin_order, p.later_min_order
+SELECT c.*, c.c_end - c.c_start AS hours, coalesce(b.blocked_h, 0) AS blocked_h,
+       p.n IS NOT NULL AS lin_start, p.next_lin_stage_id, p.next_lin_order, p.later_min_order
 FROM clocked c
-LEFT JOIN blocked b ON b.key = c.key AND b.run_seq = c.run_seq
-LEFT JOIN path p ON p.key = c.key AND p.run_seq = c.run_seq
+LEFT JOIN blocked b ON b.n = c.n AND b.run_seq = c.run_seq
+LEFT JOIN path p ON p.n = c.n AND p.run_seq = c.run_seq
 """
 
-# Per issue. ``done_from`` is the first run of the trailing group of done runs: the final entry
-# into done. Done runs before it are reopened time; time in non-done runs is flow time.
+# Per issue. The final entry into done is the first done stay after the last non-done one;
+# done stays before that are reopened time; time in non-done stays is flow time.
 BASE_ITEMS = """
 CREATE OR REPLACE TEMP TABLE base_items AS
 WITH marks AS (
-    SELECT key,
-           coalesce(max(run_seq) FILTER (WHERE kind <> 'done'), 0) + 1 AS done_from,
+    SELECT n,
+           coalesce(max(run_seq) FILTER (WHERE kind <> 'done'), -1) AS last_open_run,
            min(run_seq) FILTER (WHERE kind IN ('wait', 'active')) AS commit_run
-    FROM base_runs GROUP BY key
+    FROM base_runs GROUP BY n
 ),
 per_item AS (
-    SELECT r.key,
-           bool_or(r.run_seq = r.last_run AND r.kind = 'done') AS finished,
-           bool_or(r.run_seq = r.last_run AND r.cancelled) AS cancelled,
+    SELECT r.n,
+           bool_or(r.is_last AND r.kind = 'done') AS finished,
+           bool_or(r.is_last AND r.cancelled) AS cancelled,
            min(r.start) FILTER (WHERE r.run_seq = m.commit_run) AS committed_at,
            min(r.c_start) FILTER (WHERE r.run_seq = m.commit_run) AS c_committed,
-           min(r.start) FILTER (WHERE r.run_seq = m.done_from) AS done_at,
-           min(r.c_start) FILTER (WHERE r.run_seq = m.done_from) AS c_done,
+           min(r.start) FILTER (WHERE r.kind = 'done' AND r.run_seq > m.last_open_run) AS done_at,
+           min(r.c_start) FILTER (WHERE r.kind = 'done' AND r.run_seq > m.last_open_run) AS c_done,
            min(r.c_start) AS c_created,
            max(r.c_end) AS c_horizon,
            max(r."end") AS horizon,
            coalesce(sum(r.hours) FILTER (WHERE r.kind <> 'done'), 0) AS flow_h,
-           coalesce(sum(r.hours) FILTER (WHERE r.kind = 'done' AND r.run_seq < m.done_from), 0) AS reopened_h,
+           coalesce(sum(r.hours) FILTER (WHERE r.kind = 'done' AND r.run_seq < m.last_open_run), 0) AS reopened_h,
            coalesce(sum(r.hours - r.blocked_h) FILTER (WHERE r.kind = 'active'), 0) AS pt_h,
            coalesce(sum(CASE WHEN r.kind = 'active' THEN r.blocked_h
                              WHEN r.kind = 'wait' THEN r.hours
                              WHEN r.kind = 'backlog' AND r.run_seq > m.commit_run THEN r.hours END), 0) AS wt_h,
            coalesce(sum(r.blocked_h) FILTER (WHERE r.kind <> 'done'), 0) AS blocked_h,
            coalesce(sum(r.hours) FILTER (WHERE r.kind = 'backlog' AND (m.commit_run IS NULL OR r.run_seq < m.commit_run)), 0) AS backlog_h,
-           any_value(r.stage) FILTER (WHERE r.run_seq = r.last_run) AS current_stage,
-           any_value(r.kind) FILTER (WHERE r.run_seq = r.last_run) AS current_kind,
-           max(r.hours) FILTER (WHERE r.run_seq = r.last_run) AS stage_age_h,
-           max(r.start) FILTER (WHERE r.run_seq = r.last_run) AS stage_entered_at
-    FROM base_runs r JOIN marks m ON m.key = r.key
-    GROUP BY r.key
+           any_value(r.stage_id) FILTER (WHERE r.is_last) AS current_stage_id,
+           max(r.hours) FILTER (WHERE r.is_last) AS stage_age_h,
+           max(r.start) FILTER (WHERE r.is_last) AS stage_entered_at
+    FROM base_runs r JOIN marks m ON m.n = r.n
+    GROUP BY r.n
 )
-SELECT p.key, p.committed_at, p.done_at, p.c_committed, p.horizon,
+SELECT p.n, k.key, p.committed_at, p.done_at, p.c_committed, p.horizon,
        p.finished, p.finished AND p.cancelled AS cancelled, p.finished AND NOT p.cancelled AS delivered,
        CASE WHEN p.finished THEN p.c_done - p.c_created END AS lead_h,
        CASE WHEN p.finished THEN p.c_done - p.c_committed END AS cycle_h,
        p.flow_h, p.reopened_h, p.pt_h, p.wt_h, p.blocked_h, p.backlog_h,
-       p.current_stage, p.current_kind, p.stage_entered_at,
+       p.current_stage_id, p.stage_entered_at,
        CASE WHEN NOT p.finished THEN p.stage_age_h END AS stage_age_h,
        CASE WHEN NOT p.finished THEN p.c_horizon - p.c_committed END AS age_h
-FROM per_item p
+FROM per_item p JOIN issue_keys k ON k.n = p.n
 """
 
 # The base tables kept on disk ({table} is base_runs or base_items, never user text).
@@ -202,56 +212,50 @@ FROM base_items b JOIN scope s ON s.key = b.key
 RUNS = """
 CREATE OR REPLACE TEMP TABLE runs AS
 SELECT r.*, i.in_window, i.finished_in_window AND i.delivered AS delivered_in_window
-FROM {base_runs} r JOIN items i ON i.key = r.key
+FROM {base_runs} r JOIN items i ON i.n = r.n
 """
 RUNS_SOURCES = {"built": "base_runs", "saved": "read_parquet($runs_file)"}
 
 STAGES = """
 WITH per_item AS (
-    SELECT key, stage, count(*) AS visits, sum(hours) AS hours, sum(blocked_h) AS blocked_h
+    SELECT n, stage_id, count(*) AS visits, sum(hours) AS hours, sum(blocked_h) AS blocked_h,
+           bool_or(delivered_in_window AND kind <> 'done') AS delivered
     FROM runs WHERE in_window
-    GROUP BY key, stage
+    GROUP BY n, stage_id
 ),
-visited AS (
-    SELECT stage, count(*) AS items, CAST(sum(visits) AS BIGINT) AS visits,
+per_stage AS (
+    SELECT stage_id, count(*) AS items, CAST(sum(visits) AS BIGINT) AS visits,
            quantile_cont(hours, 0.5) AS median_hours, quantile_cont(hours, 0.85) AS p85_hours,
-           quantile_cont(hours, 0.95) AS p95_hours, sum(hours) AS total_hours, sum(blocked_h) AS blocked_hours
-    FROM per_item GROUP BY stage
-),
-finished_per_item AS (
-    SELECT key, stage, sum(hours) AS hours
-    FROM runs WHERE delivered_in_window AND kind <> 'done'
-    GROUP BY key, stage
-),
-finished AS (
-    SELECT stage, count(*) AS finished_items, sum(hours) AS hours,
-           quantile_cont(hours, 0.5) AS finished_median_hours, quantile_cont(hours, 0.85) AS finished_p85_hours
-    FROM finished_per_item GROUP BY stage
+           quantile_cont(hours, 0.95) AS p95_hours, sum(hours) AS total_hours, sum(blocked_h) AS blocked_hours,
+           count(*) FILTER (WHERE delivered) AS finished_items, sum(hours) FILTER (WHERE delivered) AS finished_hours,
+           quantile_cont(hours, 0.5) FILTER (WHERE delivered) AS finished_median_hours,
+           quantile_cont(hours, 0.85) FILTER (WHERE delivered) AS finished_p85_hours
+    FROM per_item GROUP BY stage_id
 ),
 flow AS (
     SELECT count(*) AS n, sum(flow_h) AS flow_h FROM items WHERE finished_in_window AND delivered
 ),
 now AS (
-    SELECT current_stage AS stage, count(*) AS items_now,
+    SELECT current_stage_id AS stage_id, count(*) AS items_now,
            quantile_cont(stage_age_h, 0.5) AS median_age_now_hours, max(stage_age_h) AS oldest_age_now_hours
-    FROM items WHERE NOT finished GROUP BY current_stage
+    FROM items WHERE NOT finished GROUP BY current_stage_id
 )
 SELECT st.stage, st.statuses, st.kind, st.stage_order AS "order", st.side, st.cancelled, st.wip_limit, st.new,
        coalesce(v.items, 0) AS items, coalesce(v.visits, 0) AS visits,
        v.median_hours, v.p85_hours, v.p95_hours, coalesce(v.total_hours, 0) AS total_hours,
-       CASE WHEN st.kind = 'done' THEN NULL WHEN fl.flow_h > 0 THEN coalesce(f.hours, 0) / fl.flow_h ELSE NULL END AS share_of_lead_time,
-       CASE WHEN st.kind = 'done' THEN NULL WHEN fl.n > 0 THEN coalesce(f.hours, 0) / fl.n / 24 ELSE NULL END AS days_of_lead_time,
-       coalesce(f.finished_items, 0) AS finished_items, f.finished_median_hours, f.finished_p85_hours,
+       CASE WHEN st.kind = 'done' THEN NULL WHEN fl.flow_h > 0 THEN coalesce(v.finished_hours, 0) / fl.flow_h END AS share_of_lead_time,
+       CASE WHEN st.kind = 'done' THEN NULL WHEN fl.n > 0 THEN coalesce(v.finished_hours, 0) / fl.n / 24 END AS days_of_lead_time,
+       CASE WHEN st.kind = 'done' THEN 0 ELSE coalesce(v.finished_items, 0) END AS finished_items,
+       v.finished_median_hours, v.finished_p85_hours,
        CASE st.kind WHEN 'active' THEN coalesce(v.blocked_hours, 0) WHEN 'wait' THEN coalesce(v.total_hours, 0) END AS wait_hours,
        CASE st.kind WHEN 'active' THEN coalesce(v.total_hours, 0) - coalesce(v.blocked_hours, 0) WHEN 'wait' THEN 0 END AS active_hours,
        CASE WHEN st.kind <> 'done' THEN coalesce(v.blocked_hours, 0) END AS blocked_hours,
        coalesce(n.items_now, 0) AS items_now, n.median_age_now_hours, n.oldest_age_now_hours
 FROM stages st
-LEFT JOIN visited v ON v.stage = st.stage
-LEFT JOIN finished f ON f.stage = st.stage
-LEFT JOIN now n ON n.stage = st.stage
+LEFT JOIN per_stage v ON v.stage_id = st.stage_id
+LEFT JOIN now n ON n.stage_id = st.stage_id
 CROSS JOIN flow fl
-ORDER BY st.stage_order
+ORDER BY st.stage_order, st.stage_id
 """
 
 FINISHED_ITEMS = """
@@ -294,22 +298,22 @@ GROUP BY w.week ORDER BY w.week
 """
 
 # Arrivals: stays that start in the week (the first, at creation, included). Departures: stays
-# that end in the week by a move (the last stay of an issue never departs).
+# that end in the week by a move (an issue's current stay never departs).
 NET_FLOW_WEEKLY = """
 WITH moves AS (
-    SELECT stage, local_week(start, $tz) AS week, 1 AS arrivals, 0 AS departures FROM runs WHERE in_window
+    SELECT stage_id, local_week(start, $tz) AS week, 1 AS arrivals, 0 AS departures FROM runs WHERE in_window
     UNION ALL
-    SELECT stage, local_week("end", $tz), 0, 1 FROM runs WHERE in_window AND run_seq < last_run
+    SELECT stage_id, local_week("end", $tz), 0, 1 FROM runs WHERE in_window AND NOT is_last
 ),
 bounded AS (
     SELECT * FROM moves
     WHERE ($win_from IS NULL OR week >= local_week(CAST($win_from AS TIMESTAMPTZ), $tz))
       AND ($win_to IS NULL OR week <= local_week(CAST($win_to AS TIMESTAMPTZ) - INTERVAL 1 MICROSECOND, $tz))
 )
-SELECT b.stage, st.stage_order AS "order", b.week, CAST(sum(b.arrivals) AS BIGINT) AS arrivals,
+SELECT st.stage, st.stage_order AS "order", b.week, CAST(sum(b.arrivals) AS BIGINT) AS arrivals,
        CAST(sum(b.departures) AS BIGINT) AS departures, CAST(sum(b.arrivals) - sum(b.departures) AS BIGINT) AS net_flow
-FROM bounded b JOIN stages st ON st.stage = b.stage
-GROUP BY b.stage, st.stage_order, b.week ORDER BY b.week, st.stage_order
+FROM bounded b JOIN stages st ON st.stage_id = b.stage_id
+GROUP BY st.stage, st.stage_order, b.week ORDER BY b.week, st.stage_order
 """
 
 # Over delivered items finished in the window that were ever committed.
@@ -328,24 +332,31 @@ FROM items WHERE finished_in_window AND delivered AND cycle_h IS NOT NULL
 # as forward.
 COMPLETE_AND_ACCURATE = """
 WITH forward AS (
-    SELECT stage, coalesce(later_min_order <= stage_order, false) AS came_back
+    SELECT stage_id, coalesce(later_min_order <= stage_order, false) AS came_back
     FROM runs WHERE in_window AND lin_start AND next_lin_order > stage_order
+),
+per_stage AS (
+    SELECT stage_id, count(*) AS departures, count(*) FILTER (WHERE came_back) AS returned FROM forward GROUP BY stage_id
 )
 SELECT st.stage, st.stage_order AS "order", st.kind,
-       count(f.stage) AS forward_departures,
-       count(f.stage) FILTER (WHERE f.came_back) AS returned,
-       CASE WHEN count(f.stage) > 0 THEN count(f.stage) FILTER (WHERE NOT f.came_back) / count(f.stage) END AS pct_complete_accurate
-FROM stages st LEFT JOIN forward f ON f.stage = st.stage
+       coalesce(f.departures, 0) AS forward_departures, coalesce(f.returned, 0) AS returned,
+       (f.departures - f.returned) / f.departures AS pct_complete_accurate
+FROM stages st LEFT JOIN per_stage f ON f.stage_id = st.stage_id
 WHERE st.kind <> 'done' AND NOT st.side
-GROUP BY st.stage, st.stage_order, st.kind ORDER BY st.stage_order
+ORDER BY st.stage_order, st.stage_id
 """
 
 REWORK_LOOPS = """
-SELECT stage AS from_stage, next_lin_stage AS to_stage, count(*) AS moves, count(DISTINCT key) AS items,
-       list(DISTINCT key ORDER BY key)[1:5] AS example_keys
-FROM runs WHERE in_window AND lin_start AND next_lin_order < stage_order
-GROUP BY stage, stage_order, next_lin_stage, next_lin_order
-ORDER BY moves DESC, stage_order, next_lin_order
+WITH moves AS (
+    SELECT r.stage_id, r.stage_order, r.next_lin_stage_id, r.next_lin_order, i.key
+    FROM runs r JOIN items i ON i.n = r.n
+    WHERE r.in_window AND r.lin_start AND r.next_lin_order < r.stage_order
+)
+SELECT a.stage AS from_stage, b.stage AS to_stage, count(*) AS moves, count(DISTINCT m.key) AS items,
+       list(DISTINCT m.key ORDER BY m.key)[1:5] AS example_keys
+FROM moves m JOIN stages a ON a.stage_id = m.stage_id JOIN stages b ON b.stage_id = m.next_lin_stage_id
+GROUP BY a.stage, a.stage_order, b.stage, b.stage_order
+ORDER BY moves DESC, a.stage_order, b.stage_order
 """
 
 # A handoff: the assignee becomes someone other than the last person assigned, while the issue
@@ -353,37 +364,38 @@ ORDER BY moves DESC, stage_order, next_lin_order
 # un-assignments are not handoffs.
 HANDOFF_EVENTS = """
 WITH changes AS (
-    SELECT fc.key, fc.time, nullif(fc.to_value, '') AS to_person,
+    SELECT i.n, fc.time, nullif(fc.to_value, '') AS to_person,
            coalesce(last_value(nullif(fc.to_value, '') IGNORE NULLS) OVER w, nullif(first_value(fc.from_value) OVER w0, '')) AS before_person
-    FROM field_changes fc SEMI JOIN scope s ON s.key = fc.key
-    WHERE fc.field = 'assignee'
-    WINDOW w AS (PARTITION BY fc.key ORDER BY fc.time, fc.history_id NULLS LAST, fc.item_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-           w0 AS (PARTITION BY fc.key ORDER BY fc.time, fc.history_id NULLS LAST, fc.item_seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    FROM field_changes fc JOIN items i ON i.key = fc.key
+    WHERE fc.field = 'assignee' AND i.in_window
+    WINDOW w AS (PARTITION BY i.n ORDER BY fc.time, fc.history_id NULLS LAST, fc.item_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+           w0 AS (PARTITION BY i.n ORDER BY fc.time, fc.history_id NULLS LAST, fc.item_seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ),
 handoffs AS (
-    SELECT key, time FROM changes WHERE to_person IS NOT NULL AND before_person IS NOT NULL AND to_person <> before_person
+    SELECT n, time FROM changes WHERE to_person IS NOT NULL AND before_person IS NOT NULL AND to_person <> before_person
 )
-SELECT h.key, r.stage, h.time
+SELECT h.n, r.stage_id, h.time
 FROM handoffs h
-JOIN runs r ON r.key = h.key AND h.time >= r.start AND (h.time < r."end" OR (r.run_seq = r.last_run AND h.time <= r."end"))
-WHERE r.kind IN ('wait', 'active') AND r.in_window
+JOIN runs r ON r.n = h.n AND h.time >= r.start AND (h.time < r."end" OR (r.is_last AND h.time <= r."end"))
+WHERE r.kind IN ('wait', 'active')
 """
 
 HANDOFFS_BY_STAGE = """
 WITH e AS ({events}),
-per_stage AS (SELECT stage, count(*) AS handoffs, count(DISTINCT key) AS items_with_handoffs FROM e GROUP BY stage)
+per_stage AS (SELECT stage_id, count(*) AS handoffs, count(DISTINCT n) AS items_with_handoffs FROM e GROUP BY stage_id)
 SELECT st.stage, st.stage_order AS "order", coalesce(p.handoffs, 0) AS handoffs, coalesce(p.items_with_handoffs, 0) AS items_with_handoffs
-FROM stages st LEFT JOIN per_stage p ON p.stage = st.stage
+FROM stages st LEFT JOIN per_stage p ON p.stage_id = st.stage_id
 WHERE st.kind IN ('wait', 'active')
-ORDER BY st.stage_order
+ORDER BY st.stage_order, st.stage_id
 """.replace("{events}", HANDOFF_EVENTS)
 
 HANDOFFS_PER_ITEM = """
-WITH e AS ({events})
-SELECT i.key, count(e.key) AS handoffs
-FROM items i LEFT JOIN e ON e.key = i.key
+WITH e AS ({events}),
+per_item AS (SELECT n, count(*) AS handoffs FROM e GROUP BY n)
+SELECT i.key, coalesce(p.handoffs, 0) AS handoffs
+FROM items i LEFT JOIN per_item p ON p.n = i.n
 WHERE i.in_window AND i.committed_at IS NOT NULL
-GROUP BY i.key ORDER BY handoffs DESC, i.key
+ORDER BY handoffs DESC, i.key
 """.replace("{events}", HANDOFF_EVENTS)
 
 # Items in each stage at the end of each local day (the cumulative flow diagram's bands), from
@@ -392,9 +404,9 @@ GROUP BY i.key ORDER BY handoffs DESC, i.key
 # as-of day (or the window's last day, when earlier).
 WIP_DAILY = """
 WITH deltas AS (
-    SELECT stage, local_day(start, $tz) AS day, 1 AS delta FROM runs WHERE in_window
+    SELECT stage_id, local_day(start, $tz) AS day, 1 AS delta FROM runs WHERE in_window
     UNION ALL
-    SELECT stage, local_day("end", $tz), -1 FROM runs WHERE in_window AND run_seq < last_run
+    SELECT stage_id, local_day("end", $tz), -1 FROM runs WHERE in_window AND NOT is_last
 ),
 span AS (
     SELECT min(day) AS first_data,
@@ -407,37 +419,42 @@ days AS (
     SELECT CAST(unnest(generate_series(least(first_data, first), last, INTERVAL 1 DAY)) AS DATE) AS day
     FROM span WHERE first <= last
 ),
-daily AS (SELECT stage, day, sum(delta) AS delta FROM deltas GROUP BY stage, day),
+daily AS (SELECT stage_id, day, sum(delta) AS delta FROM deltas GROUP BY stage_id, day),
 running AS (
-    SELECT d.day, st.stage, st.stage_order, st.kind, st.wip_limit,
-           sum(coalesce(dl.delta, 0)) OVER (PARTITION BY st.stage ORDER BY d.day ROWS UNBOUNDED PRECEDING) AS wip
+    SELECT d.day, st.stage, st.stage_order, st.stage_id, st.kind, st.wip_limit,
+           sum(coalesce(dl.delta, 0)) OVER (PARTITION BY st.stage_id ORDER BY d.day ROWS UNBOUNDED PRECEDING) AS wip
     FROM days d CROSS JOIN stages st
-    LEFT JOIN daily dl ON dl.stage = st.stage AND dl.day = d.day
+    LEFT JOIN daily dl ON dl.stage_id = st.stage_id AND dl.day = d.day
 )
 SELECT r.day, r.stage, r.stage_order AS "order", r.kind, CAST(r.wip AS BIGINT) AS wip, r.wip_limit
 FROM running r, span s WHERE r.day >= s.first
-ORDER BY r.day, r.stage_order
+ORDER BY r.day, r.stage_order, r.stage_id
 """
 
 # Work item age of unfinished, committed items against the age at which finished (delivered)
 # items last left each stage: past that stage's p85 an item is at risk.
 AGEING = """
-WITH exits AS (
-    SELECT r.stage, r.c_end - i.c_committed AS age_at_exit
-    FROM runs r JOIN items i ON i.key = r.key
-    WHERE r.delivered_in_window AND r.last_in_stage AND r.kind <> 'done' AND r.c_end >= i.c_committed
+WITH last_exits AS (
+    SELECT n, stage_id, arg_max(c_end, run_seq) AS c_exit
+    FROM runs WHERE delivered_in_window AND kind <> 'done'
+    GROUP BY n, stage_id
+),
+exits AS (
+    SELECT e.stage_id, e.c_exit - i.c_committed AS age_at_exit
+    FROM last_exits e JOIN items i ON i.n = e.n
+    WHERE i.c_committed IS NOT NULL AND e.c_exit >= i.c_committed
 ),
 bands AS (
-    SELECT stage, count(*) AS finished_items, quantile_cont(age_at_exit, 0.5) AS p50_hours,
+    SELECT stage_id, quantile_cont(age_at_exit, 0.5) AS p50_hours,
            quantile_cont(age_at_exit, 0.85) AS p85_hours, quantile_cont(age_at_exit, 0.95) AS p95_hours
-    FROM exits GROUP BY stage
+    FROM exits GROUP BY stage_id
 )
-SELECT i.key, i.type, i.current_stage AS stage, st.stage_order AS "order", st.kind, i.committed_at, i.stage_entered_at,
+SELECT i.key, i.type, st.stage, st.stage_order AS "order", st.kind, i.committed_at, i.stage_entered_at,
        i.age_h AS age_hours, i.stage_age_h AS stage_age_hours,
        b.p50_hours AS stage_p50_hours, b.p85_hours AS stage_p85_hours, b.p95_hours AS stage_p95_hours,
        coalesce(i.age_h > b.p85_hours, false) AS at_risk
-FROM items i JOIN stages st ON st.stage = i.current_stage
-LEFT JOIN bands b ON b.stage = i.current_stage
+FROM items i JOIN stages st ON st.stage_id = i.current_stage_id
+LEFT JOIN bands b ON b.stage_id = i.current_stage_id
 WHERE NOT i.finished AND i.committed_at IS NOT NULL AND i.in_window
 ORDER BY i.age_h DESC, i.key
 """
