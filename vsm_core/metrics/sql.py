@@ -40,8 +40,6 @@ CLOCK_MACROS = (
     "CREATE OR REPLACE TEMP MACRO local_week(t, tz) AS CAST(date_trunc('week', timezone(tz, t)) AS DATE)",
 )
 
-CLOCK_PARAMS = ("working", "tz", "holidays")
-
 STAGE_MAP_TABLES = (
     """CREATE OR REPLACE TEMP TABLE stages (
         stage_id INTEGER, stage VARCHAR, stage_order INTEGER, kind VARCHAR, side BOOLEAN, cancelled BOOLEAN,
