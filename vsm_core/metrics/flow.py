@@ -48,6 +48,14 @@ class Flow:
         """Run one of ``metrics.sql``'s read statements with the bound parameters it names."""
         return self.con.execute(statement, _bind(statement, self.params)).df()
 
+    def stage_id(self, name: str) -> int:
+        """The number of the stage called ``name`` (case-insensitive) in this view's map."""
+        for stage_id, stage in enumerate(self.stage_map.stages):
+            if stage.name.lower() == name.strip().lower():
+                return stage_id
+        known = ", ".join(stage.name for stage in self.stage_map.stages)
+        raise ValueError(f"The stage map has no stage called {name!r}; its stages are {known}.")
+
     def close(self) -> None:
         self.con.close()
 

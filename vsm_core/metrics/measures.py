@@ -113,6 +113,24 @@ def littles_law(flow: Flow) -> dict:
     return row
 
 
+def delivered_stays(flow: Flow) -> pd.DataFrame:
+    """Every non-done stay of the delivered items finished in the window, by item number ``n``
+    (the input of the change replays and the what-if; no particular row order)."""
+    return flow.query(sql.DELIVERED_STAYS)
+
+
+def delivered_items(flow: Flow) -> pd.DataFrame:
+    """The delivered items finished in the window, by number ``n``: key and per-item times."""
+    return flow.query(sql.DELIVERED_ITEMS)
+
+
+def stage_entries(flow: Flow, stage: str) -> pd.DataFrame:
+    """Per item in the window that entered ``stage``: first entry, time there, lead time or age
+    (the input of experiments). ValueError when the map has no such stage."""
+    stage_id = flow.stage_id(stage)
+    return flow.con.execute(sql.STAGE_ENTRIES, {"stage_id": stage_id}).df()
+
+
 def _plain(value):
     """A JSON-friendly Python value from a pandas cell."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

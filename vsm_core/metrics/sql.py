@@ -497,3 +497,37 @@ FROM span s, departed d
 TRUNCATED_HISTORY = """
 SELECT count(*) AS items, coalesce(list(key ORDER BY key)[1:5], []) AS example_keys FROM items WHERE in_window AND history_truncated
 """
+
+# ---- inputs of the decision layer (bottlenecks, changes, what-if, experiments) ----------------
+
+# Every stay of the delivered items finished in the window (done stays left out), with what a
+# replay needs: the stay's hours, its flagged hours, whether it returns to a stage the item had
+# already been in (``revisit``) and whether the item went backwards from it (``sends_back``).
+# Replays shorten stays and recompute lead times; item facts come from DELIVERED_ITEMS by ``n``.
+DELIVERED_STAYS = """
+SELECT r.n, r.run_seq, r.stage_id, r.kind, r.side, r.hours, r.blocked_h,
+       r.run_seq > min(r.run_seq) OVER (PARTITION BY r.n, r.stage_id) AS revisit,
+       coalesce(r.lin_start AND r.next_lin_order < r.stage_order, false) AS sends_back
+FROM runs r
+WHERE r.delivered_in_window AND r.kind <> 'done'
+"""
+
+DELIVERED_ITEMS = """
+SELECT n, key, lead_h, cycle_h, flow_h, backlog_h, reopened_h, pt_h, wt_h, blocked_h, done_at, committed_at
+FROM items WHERE finished_in_window AND delivered
+ORDER BY n
+"""
+
+# Per item in the window that ever entered the stage ``$stage_id``: when it first entered, its
+# time there (so far, for one still there), and its lead time (finished) or its age since
+# creation (unfinished: counted through its age so far).
+STAGE_ENTRIES = """
+SELECT i.key, min(r.start) AS entered_at, sum(r.hours) AS stage_hours, bool_or(r.is_last) AS in_stage_now,
+       any_value(i.finished) AS finished, any_value(i.delivered) AS delivered, any_value(i.cancelled) AS cancelled,
+       any_value(CASE WHEN i.finished THEN i.lead_h ELSE i.flow_h + i.reopened_h END) AS lead_or_age_hours,
+       any_value(i.cycle_h) AS cycle_hours, any_value(i.done_at) AS done_at
+FROM runs r JOIN items i ON i.n = r.n
+WHERE r.stage_id = $stage_id AND i.in_window
+GROUP BY i.key
+ORDER BY entered_at, i.key
+"""
