@@ -131,6 +131,12 @@ def stage_entries(flow: Flow, stage: str) -> pd.DataFrame:
     return flow.con.execute(sql.STAGE_ENTRIES, {"stage_id": stage_id}).df()
 
 
+def departure_days(flow: Flow) -> pd.DataFrame:
+    """Per wait stage: departures in the window and the number of distinct local days they
+    happened on, with the first and last such day (batching shows as few, crowded days)."""
+    return flow.query(sql.DEPARTURE_DAYS)
+
+
 def _plain(value):
     """A JSON-friendly Python value from a pandas cell."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

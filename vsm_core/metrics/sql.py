@@ -531,3 +531,13 @@ WHERE r.stage_id = $stage_id AND i.in_window
 GROUP BY i.key
 ORDER BY entered_at, i.key
 """
+
+# Per wait stage: departures in the window and on how many distinct local days they happened
+# (a release train leaves on few days, in batches).
+DEPARTURE_DAYS = """
+SELECT st.stage, count(*) AS departures, count(DISTINCT local_day(r."end", $tz)) AS departure_days,
+       min(local_day(r."end", $tz)) AS first_day, max(local_day(r."end", $tz)) AS last_day
+FROM runs r JOIN stages st ON st.stage_id = r.stage_id
+WHERE r.in_window AND NOT r.is_last AND r.kind = 'wait'
+GROUP BY st.stage
+"""
