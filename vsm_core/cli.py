@@ -165,6 +165,60 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bottlenecks(args: argparse.Namespace) -> int:
+    from vsm_core.decisions.bottlenecks import rank_bottlenecks
+    from vsm_core.metrics.report import plain, view_description
+
+    flow, info, version = _open_view(args)
+    with flow:
+        report = rank_bottlenecks(flow)
+        view = view_description(flow, info.dataset, version)
+    ranking = [{k: plain(v) for k, v in stage.to_dict().items()} for stage in report.stages]
+    if args.json:
+        if args.summary:
+            print(json.dumps({**view, "healthy": report.healthy, "summary": report.summary,
+                              "delivered_items": report.delivered_items, "mean_flow_days": plain(report.mean_flow_days),
+                              "backlog": {k: plain(v) for k, v in report.backlog.items()}, "bottlenecks": ranking},
+                             ensure_ascii=False))
+        else:
+            print(json.dumps(ranking, ensure_ascii=False))
+        return 0
+    print(f"{info.name} (version {version}), as of {view['as_of']}, {view['clock']['label']}")
+    print(report.summary)
+    for stage in report.stages:
+        mark = "!" if stage.stands_out else " "
+        print(f"{mark}{stage.rank:>2}. {stage.stage:<28} {stage.days_of_lead_time:6.1f} days "
+              f"(90% {stage.ci_low_days:.1f}-{stage.ci_high_days:.1f})  {stage.why}")
+    backlog = report.backlog
+    if backlog["median_days_before_start"] is not None:
+        print(f"Before anyone starts: a median {backlog['median_days_before_start']:.1f} days in "
+              f"{', '.join(backlog['stages']) or 'the backlog'} (not ranked: the backlog is options, not work in process).")
+    return 0
+
+
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from vsm_core.decisions.levers import recommend_changes
+    from vsm_core.metrics.report import plain, view_description
+
+    flow, info, version = _open_view(args)
+    with flow:
+        changes = recommend_changes(flow)
+        view = view_description(flow, info.dataset, version)
+    rows = [{k: plain(v) for k, v in change.to_dict().items()} for change in changes]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    print(f"{info.name} (version {version}), as of {view['as_of']}, {view['clock']['label']}")
+    if not rows:
+        print("No change stands out: no signal of a costly queue, rework, blocking, growing WIP or very uneven items.")
+    for c in changes:
+        print(f"{c.rank}. {c.title} [{c.lever}, effort {c.effort}, confidence {c.confidence}]")
+        print(f"   saves about {c.expected_days_saved_median:.1f} days at the median, {c.expected_days_saved_p85:.1f} at the p85")
+        print(f"   evidence: {c.evidence} e.g. {', '.join(c.evidence_items)}")
+        print(f"   replay: {c.replay_rule}")
+    return 0
+
+
 def _cmd_stagemap(args: argparse.Namespace) -> int:
     from vsm_core.metrics import resolve_stage_map
     from vsm_core.queries import open_version
@@ -247,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("flow", help="lead and cycle time, throughput, flow efficiency, %%C&A, rework, WIP, ageing")
     _add_view_options(p)
     p.add_argument("--items", action="store_true", help="also list every finished item with its times")
+
+    p = commands.add_parser("bottlenecks", help="the committed stages ranked by the days of lead time they cost")
+    _add_view_options(p)
+    p.add_argument("--summary", action="store_true", help="with --json: an object with the summary, the backlog and the ranking")
+
+    p = commands.add_parser("changes", help="the few high-leverage changes worth making first, with expected days saved")
+    _add_view_options(p)
 
     p = commands.add_parser("stagemap", help="show, list or save the dataset's stage map")
     p.add_argument("dataset", metavar="DATASET")
@@ -336,7 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"import": _cmd_import, "datasets": _cmd_datasets, "issues": _cmd_table,
                 "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
-                "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap}
+                "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap,
+                "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes}
     try:
         return handlers[args.command](args)
     except (ImportProblem, StoreError, _BadOption) as exc:

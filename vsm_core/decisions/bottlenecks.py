@@ -17,6 +17,8 @@ Rules (field guide sections 2a and 5; the README quotes them):
   and blocked time inside it.
 * **Stands out** (the alarm): a stage stands out when all of these hold, else the flow is
   reported healthy and nothing is flagged:
+  0. at least ``MIN_ITEMS`` items were delivered in the window (fewer cannot tell a
+     bottleneck from bad luck: the ranking is then shown for information only);
   1. it costs at least ``MIN_SHARE`` of the lead time and at least ``MIN_DAYS`` day per item;
   2. the low end of its interval is at least ``OUTLIER_FACTOR`` times the median days of the
      committed stages (it clearly exceeds a typical stage, not by sampling luck);
@@ -41,6 +43,7 @@ from vsm_core.decisions.inputs import DecisionInputs
 from vsm_core.metrics import Flow
 
 SAMPLES = 200
+MIN_ITEMS = 10
 MIN_SHARE = 0.15
 MIN_DAYS = 1.0
 OUTLIER_FACTOR = 1.5
@@ -150,7 +153,7 @@ def _why(b: dict) -> str:
         risk = f", {b['at_risk']} past the usual age" if b["at_risk"] else ""
         clauses.append(f"{b['items_now']:,} {'is' if b['items_now'] == 1 else 'are'} there now (median {b['age']:.1f} days{risk})")
     if b["rework_in"]:
-        clauses.append(f"{b['rework_in']:,} moves sent work back into it")
+        clauses.append(f"{b['rework_in']:,} move{'s' if b['rework_in'] != 1 else ''} sent work back into it")
     if b["candA"] is not None and b["candA"] < 1 - REWORK_SHARE:
         clauses.append(f"{1 - b['candA']:.0%} of what leaves it comes back")
     if b["blocked_share"] >= 0.05:
@@ -213,7 +216,7 @@ def rank_bottlenecks(flow: Flow, *, inputs: DecisionInputs | None = None, sample
             "blocked_share": float(t["blocked_hours"] or 0) / total if total > 0 else 0.0,
             "low": float(low[stage_id]), "high": float(high[stage_id]), "statuses": stage.statuses,
         }
-        b["stands_out"] = _stands_out(b, typical)
+        b["stands_out"] = len(items) >= MIN_ITEMS and _stands_out(b, typical)
         rows.append(b)
     rows.sort(key=lambda b: (-b["days"], b["stage"]))
     stages = tuple(_bottleneck(rank, b) for rank, b in enumerate(rows, start=1))
@@ -254,6 +257,9 @@ def _stands_out(b: dict, typical: float) -> bool:
 def _summary(stages: tuple[Bottleneck, ...], delivered: int, mean_flow: float | None) -> str:
     if not delivered:
         return "No item was delivered in this window, so no stage can be ranked yet."
+    if delivered < MIN_ITEMS:
+        return (f"Only {delivered} item{'s were' if delivered > 1 else ' was'} delivered in this window: too few to call a "
+                f"bottleneck (at least {MIN_ITEMS} are needed), so the ranking is for information only.")
     flagged = [s for s in stages if s.stands_out]
     if not flagged:
         top = stages[0] if stages else None
