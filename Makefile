@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test install browser benchmark benchmark-metrics clean
+.PHONY: run test install browser benchmark benchmark-metrics benchmark-decisions clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ benchmark: install
 
 benchmark-metrics: install
 	$(BIN)/python benchmarks/bench_metrics.py
+
+benchmark-decisions: install
+	$(BIN)/python benchmarks/bench_decisions.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
