@@ -22,8 +22,10 @@ How a change is found and sized (the README quotes these rules):
     whose queue also costs time);
   - flagged time plus time in side states at least ``BLOCKED_MIN_SHARE`` of flow time:
     `unblock-dependencies`;
-  - work in process growing by ``WIP_GROWTH`` or more across the period, spread over several
-    stages (no stage holds more than ``WIP_SPREAD`` of the growth): `wip-limit`;
+  - work in process growing by ``WIP_GROWTH`` or more across the period (the last quarter of it
+    against the first, after a tenth left out while the flow fills up), unless one queue holds
+    more than ``WIP_SPREAD`` of the growth (then that step lacks capacity and its queue lever
+    speaks): `wip-limit`;
   - a cycle-time p95 at least ``SPREAD_MIN`` times its median: `slice-smaller`.
 * **Replays** shorten the delivered items' stays as the change would and recompute each item's
   lead time; the saving is today's median (and p85) lead time minus the replayed one:
@@ -315,8 +317,11 @@ def _wip_candidate(flow: Flow, inputs: DecisionInputs) -> list[_Candidate]:
     days = per_day.index
     by_stage = committed.pivot_table(index="day", columns="stage", values="wip", aggfunc="sum").reindex(days)
     growth = by_stage.iloc[-quarter:].mean() - by_stage.iloc[start:start + quarter].mean()
-    if growth.clip(lower=0).sum() <= 0 or growth.max() / growth.clip(lower=0).sum() > WIP_SPREAD:
-        return []
+    total = growth.clip(lower=0).sum()
+    top = str(growth.idxmax()) if total > 0 else None
+    kinds = committed.drop_duplicates("stage").set_index("stage")["kind"]
+    if top is None or (kinds.get(top) == "wait" and growth.max() / total > WIP_SPREAD):
+        return []  # one queue holds the growth: that step lacks capacity (its queue lever says so)
     items = inputs.items
     cycle, process = items["cycle_h"].fillna(0).to_numpy(), items["pt_h"].to_numpy()
     removed = np.minimum(WIP_CUT * cycle, np.maximum(cycle - process, 0.0))
@@ -325,7 +330,6 @@ def _wip_candidate(flow: Flow, inputs: DecisionInputs) -> list[_Candidate]:
     evidence = (f"Work in process grew from {early:.0f} to {late:.0f} items ({late / early:.1f}x) across "
                 f"{int((growth > 0).sum())} stages; {at_risk:,} of {len(ageing):,} items in flight are older than their "
                 f"stage's p85")
-    top = str(growth.idxmax())
     return [_Candidate(top, "wip-limit", _TITLES["wip-limit"].format(stage=top), evidence + ".",
                        _RULES["wip-limit"].format(cut=WIP_CUT, late=late, limit=late * (1 - WIP_CUT)), removed, first=True)]
 
