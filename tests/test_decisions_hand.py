@@ -28,11 +28,14 @@ def _t(hours: float) -> str:
     return (START + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
-def _item(n: int, path: list[tuple[str, float]], offset: float) -> dict:
-    """An issue created at ``offset`` hours that spends ``hours`` in each status of ``path``."""
+def _item(n: int, path: list[tuple[str, float]], offset: float, until: float = 2000.0) -> dict:
+    """An issue created at ``offset`` hours that spends ``hours`` in each status of ``path``
+    (changes after ``until``, the as-of, have not happened yet)."""
     changes, at, previous = [], offset, "To Do"
     for status, hours in path:
         at += hours
+        if at > until:
+            break
         changes.append((_t(at), previous, status))
         previous = status
     return jira_issue(f"H-{n}", _t(offset), previous, changes, category="done" if previous == "Done" else "indeterminate")
@@ -142,3 +145,17 @@ def test_cli_prints_the_documented_keys(store, tmp_path):
     summary = json.loads(run_cli("bottlenecks", info.dataset, "--map", STAGES.version_id, "--all-types", "--json",
                                  "--summary", store_dir=store_dir, check=True).stdout)
     assert summary["healthy"] is False and summary["bottlenecks"][0]["stage"] == "Awaiting Review"
+
+
+def test_work_started_faster_than_it_finishes_asks_for_a_wip_limit_first(store, tmp_path):
+    # Item n arrives at 10n h, starts at once and is done 20n h later: by the as-of (900 h) items 1-29 are done and
+    # the rest are in progress, so work in progress grows all along (about t/15 items at hour t).
+    issues = [_item(n, [("In Progress", 1), ("Done", 20 * n)], offset=10 * n, until=900) for n in range(1, 90)]
+    info = _dataset(store, tmp_path, issues, as_of_hours=900)
+    with open_flow(info, map_id=STAGES.version_id, filters=Filters(all_types=True)) as flow:
+        changes = recommend_changes(flow)
+    top = changes[0]
+    assert (top.rank, top.lever) == (1, "wip-limit")
+    # Cycle times 20n h for n = 1..29: median 300 h, p85 = 20 x (1 + 0.85 x 28) = 496 h; a 30% cut saves 90 and 148.8 h.
+    assert top.expected_days_saved_median == pytest.approx(90 / 24)
+    assert top.expected_days_saved_p85 == pytest.approx(148.8 / 24)

@@ -35,8 +35,9 @@ How a change is found and sized (the README quotes these rules):
     after being sent back from the step; `pairing` also caps the review queue;
   - `unblock-dependencies` removes ``BLOCKED_CUT`` of the flagged time in active stages and of
     the time in side states;
-  - `wip-limit` follows Little's law: a WIP limit ``WIP_CUT`` below today's average WIP cuts
-    cycle time by the same share at the same throughput, never below the item's process time;
+  - `wip-limit` follows Little's law: a WIP limit ``WIP_CUT`` below today's WIP cuts cycle time
+    by the same share at the same throughput (time "in progress" shrinks too: with less work
+    started, less of it sits idle between context switches);
   - `slice-smaller` caps each item's cycle time at today's p85 (big items split into parts
     that flow like typical ones).
 * **Ranking**: score = (days saved at the median + days saved at the p85) / 2, divided by the
@@ -322,9 +323,7 @@ def _wip_candidate(flow: Flow, inputs: DecisionInputs) -> list[_Candidate]:
     kinds = committed.drop_duplicates("stage").set_index("stage")["kind"]
     if top is None or (kinds.get(top) == "wait" and growth.max() / total > WIP_SPREAD):
         return []  # one queue holds the growth: that step lacks capacity (its queue lever says so)
-    items = inputs.items
-    cycle, process = items["cycle_h"].fillna(0).to_numpy(), items["pt_h"].to_numpy()
-    removed = np.minimum(WIP_CUT * cycle, np.maximum(cycle - process, 0.0))
+    removed = WIP_CUT * inputs.items["cycle_h"].fillna(0).to_numpy()
     ageing = inputs.ageing
     at_risk = int(ageing["at_risk"].sum()) if len(ageing) else 0
     evidence = (f"Work in process grew from {early:.0f} to {late:.0f} items ({late / early:.1f}x) across "
@@ -375,7 +374,7 @@ _RULES = {
     "unblock-dependencies": ("Remove {cut:.0%} of the flagged time in active stages and of the time in side states, and "
                              "recompute each delivered item's lead time."),
     "wip-limit": ("Little's law: a WIP limit {cut:.0%} below today's work in process (about {limit:.0f} items instead of "
-                  "{late:.0f}) cuts cycle time by {cut:.0%} at the same throughput, never below an item's process time."),
+                  "{late:.0f}) cuts each delivered item's cycle time by {cut:.0%} at the same throughput."),
     "slice-smaller": "Cap each delivered item's cycle time at today's p85 ({p85:.1f} days): big items split into parts that flow like typical ones.",
 }
 
