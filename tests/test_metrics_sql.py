@@ -89,7 +89,8 @@ def small_dataset(store, tmp_path):
         ], category="done"),
         jira_issue("A-2", "2025-03-03T10:00:00.000+0000", "In Review", [
             ("2025-03-05T10:00:00.000+0000", "To Do", "In Progress"),
-            ("2025-03-06T10:00:00.000+0000", "In Progress", "In Review"),
+            ("2025-03-06T10:00:00.000+0000", "In Progress", "Ready for Review"),
+            ("2025-03-06T12:00:00.000+0000", "Ready for Review", "In Review"),
         ]),
     ]
     issues[0]["changelog"]["histories"] += [
@@ -163,7 +164,7 @@ def test_stage_entries_name_the_stage_and_refuse_an_unknown_one(small_dataset):
         entries = measures.stage_entries(flow, "in review")
         with pytest.raises(ValueError, match="no stage called 'Nope'"):
             measures.stage_entries(flow, "Nope")
-    # A-1 entered In Review on 5 Mar 09:00 and left 6 Mar 09:00; A-2 entered 6 Mar 10:00 and is there at the as-of (10 Mar 00:00).
+    # A-1 entered In Review on 5 Mar 09:00 and left 6 Mar 09:00; A-2 entered 6 Mar 12:00 and is there at the as-of (10 Mar 00:00).
     assert list(entries["key"]) == ["A-1", "A-2"]
-    assert list(entries["stage_hours"]) == [pytest.approx(24), pytest.approx(86)]
+    assert list(entries["stage_hours"]) == [pytest.approx(24), pytest.approx(84)]
     assert list(entries["in_stage_now"]) == [False, True]

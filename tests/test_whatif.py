@@ -151,7 +151,7 @@ def test_wip_limit_below_todays_average_cuts_the_stage_wait_in_proportion(store,
     with open_case(store, tmp_path, [item_a(f"A-{i}") for i in range(1, 6)]) as flow:
         limited = what_if(flow, [StageTarget("Ready for Review", wip_limit=1)], runs=100)
         halved = what_if(flow, [StageTarget("Ready for Review", reduce_wait_pct=50)], runs=100)
-        # A working stage keeps its work: In Progress (2 items on average) has no flagged time to cut.
+        # In Progress holds the five items at Monday's end only (5, 0, 0, 0, 0): an average of 1, within a limit of 1.
         working = what_if(flow, [StageTarget("In Progress", wip_limit=1)], runs=100)
     assert limited.projected["lead_time_median_days"] == days(64)
     assert limited.projected == halved.projected

@@ -16,9 +16,10 @@ The model (the README quotes it; every rule is also stated in ``WhatIf.assumptio
 * **A WIP limit** follows Little's law: at the same throughput, a stage's mean time falls in
   proportion to its WIP, so the factor is ``limit / today's average WIP`` in the stage (items
   there at each local day's end, ``measures.wip_daily`` over the window), applied only when
-  today's average exceeds the limit, and only to the stage's **wait hours**: the work itself
-  does not shrink. The model assumes the work held back is not started elsewhere (stop
-  starting, start finishing), so the removed wait does not reappear upstream. A cut and a
+  today's average exceeds the limit, to the stage's whole time, as the `wip-limit` lever's
+  replay does (time "in progress" shrinks too: with fewer items started, less of it sits idle
+  between context switches). The model assumes the work held back is not started elsewhere
+  (stop starting, start finishing), so the removed time does not reappear upstream. A cut and a
   limit on one stage multiply.
 * **New times**: each item's lead time loses exactly the hours removed from its stays (every
   other hour, backlog and rework included, stays); so does its cycle time (removed hours all
@@ -240,7 +241,7 @@ def _resolve(flow: Flow, targets: list[StageTarget]) -> list[_StagePlan]:
         if target.wip_limit is not None and average and average > target.wip_limit:
             limit_factor = target.wip_limit / average
         plans.append(_StagePlan(target, stage_id, stage.kind, (1 - target.reduce_wait_pct / 100) * limit_factor,
-                                1 - target.reduce_active_pct / 100, average))
+                                (1 - target.reduce_active_pct / 100) * limit_factor, average))
     return plans
 
 
@@ -359,9 +360,9 @@ def _wip_sentence(plan: _StagePlan) -> str:
                 f"{_number(average or 0)} items at a day's end, already within the limit.")
     factor = limit / average
     return (f"A WIP limit of {limit} in {name}, against today's average of {_number(average)} items at a day's "
-            f"end: by Little's law, at the same throughput, the time items wait there falls in proportion, to "
-            f"{factor * 100:.0f} % of today's; the work itself does not shrink, and the work held back is assumed "
-            "not to be started elsewhere (stop starting, start finishing).")
+            f"end: by Little's law, at the same throughput, the time items spend there falls in proportion, to "
+            f"{factor * 100:.0f} % of today's (idle time between context switches included), and the work held "
+            "back is assumed not to be started elsewhere (stop starting, start finishing).")
 
 
 def _number(value: float | None) -> str:
