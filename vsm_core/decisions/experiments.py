@@ -41,13 +41,12 @@ from pathlib import Path
 
 import numpy as np
 
+from vsm_core.decisions.levers import LEVERS
 from vsm_core.decisions.whatif import resample_draws
 from vsm_core.metrics import Flow, measures
 from vsm_core.metrics.report import plain
 from vsm_core.store import _write_json_atomic
 
-LEVERS = ("review-sla", "pairing", "automate-tests", "automate-deploy", "wip-limit", "requirements-definition",
-          "clarify-ownership", "unblock-dependencies", "slice-smaller", "local-decisions")
 EXPERIMENT_ID_RE = re.compile(r"^[0-9a-f]{12}$")
 MAX_TITLE = 200
 MAX_NOTE = 2000
