@@ -219,6 +219,99 @@ def _cmd_changes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_whatif(args: argparse.Namespace) -> int:
+    from vsm_core.decisions.whatif import StageTarget, what_if
+    from vsm_core.metrics.report import view_description
+
+    flow, info, version = _open_view(args)
+    with flow:
+        try:
+            target = StageTarget(args.stage, reduce_wait_pct=args.reduce_wait, reduce_active_pct=args.reduce_active,
+                                 wip_limit=args.wip_limit)
+            result = what_if(flow, [target], runs=args.runs)
+        except ValueError as exc:
+            raise _BadOption(str(exc)) from None
+        view = view_description(flow, info.dataset, version)
+    data = result.to_dict()
+    if args.json:
+        print(json.dumps({**view, **data}, ensure_ascii=False))
+        return 0
+    today, projected = data["today"], data["projected"]
+    print(f"{info.name} (version {version}), as of {view['as_of']}, {view['clock']['label']}; {data['items']:,} delivered items")
+    for key, label in (("lead_time_median_days", "lead time, median (days)"), ("lead_time_p85_days", "lead time, p85 (days)"),
+                       ("cycle_time_median_days", "cycle time, median (days)"), ("flow_efficiency", "flow efficiency"),
+                       ("throughput_per_week", "throughput per week")):
+        print(f"{label:<28} today {_fmt(today.get(key)):>8}   projected {_fmt(projected.get(key)):>8}")
+    for sentence in data["assumptions"]:
+        print(f"- {sentence}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from vsm_core.decisions import experiments
+
+    if args.action == "show":
+        return _experiment_show(args)
+    store = open_store(args.store)
+    info = store.get(args.dataset)
+    try:
+        if args.action == "add":
+            _check_stage(info, args.stage)
+            experiment = experiments.add_experiment(info.path, title=args.title, stage=args.stage, lever=args.lever,
+                                                    start=args.start, settle_days=args.settle_days, note=args.note)
+            print(json.dumps(experiment.to_dict(), ensure_ascii=False) if args.json
+                  else f"recorded experiment {experiment.experiment_id}: {experiment.title}")
+        elif args.action == "list":
+            rows = [e.to_dict() for e in experiments.list_experiments(info.path)]
+            if args.json:
+                print(json.dumps(rows, ensure_ascii=False))
+            for row in [] if args.json else rows:
+                print(f"{row['experiment_id']}  {row['start']}  {row['stage']:<24} {row['lever'] or '-':<24} {row['title']}")
+        else:
+            experiments.delete_experiment(info.path, args.experiment)
+            print(f"deleted experiment {args.experiment}")
+    except ValueError as exc:
+        raise _BadOption(str(exc)) from None
+    return 0
+
+
+def _check_stage(info, stage: str) -> None:
+    """Refuse an experiment on a stage the dataset's current map does not have."""
+    from vsm_core.metrics import resolve_stage_map
+    from vsm_core.queries import open_version
+
+    con = open_version(info, info.latest)
+    try:
+        names = [s.name for s in resolve_stage_map(info, con, None, info.latest).stages]
+    finally:
+        con.close()
+    if stage.strip().lower() not in {n.lower() for n in names}:
+        raise ValueError(f"The stage map has no stage called {stage!r}; its stages are {', '.join(names)}.")
+
+
+def _experiment_show(args: argparse.Namespace) -> int:
+    from vsm_core.decisions import experiments
+    from vsm_core.metrics.report import view_description
+
+    flow, info, version = _open_view(args)
+    with flow:
+        try:
+            result = experiments.evaluate(flow, experiments.load_experiment(info.path, args.experiment))
+        except ValueError as exc:
+            raise _BadOption(str(exc)) from None
+        view = view_description(flow, info.dataset, version)
+    data = result.to_dict()
+    if args.json:
+        print(json.dumps({**view, **data}, ensure_ascii=False))
+    else:
+        print(f"{data['verdict']}: {data['summary']}")
+    return 0
+
+
 def _cmd_stagemap(args: argparse.Namespace) -> int:
     from vsm_core.metrics import resolve_stage_map
     from vsm_core.queries import open_version
@@ -309,6 +402,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("changes", help="the few high-leverage changes worth making first, with expected days saved")
     _add_view_options(p)
 
+    p = commands.add_parser("whatif", help="the future state: lead time, flow efficiency and throughput if a stage changed")
+    _add_view_options(p)
+    p.add_argument("--stage", required=True, help="the stage to change (its name in the stage map)")
+    p.add_argument("--reduce-wait", type=float, default=0.0, metavar="PCT", help="cut its waiting time by PCT percent")
+    p.add_argument("--reduce-active", type=float, default=0.0, metavar="PCT", help="cut its working time by PCT percent")
+    p.add_argument("--wip-limit", type=int, metavar="N", help="limit the items in it to N")
+    p.add_argument("--runs", type=int, default=1000, help="Monte Carlo resamples (default %(default)s)")
+
+    p = commands.add_parser("experiment", help="record a change and read whether it worked")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="record a change the team started")
+    a.add_argument("dataset", metavar="DATASET")
+    a.add_argument("--title", required=True)
+    a.add_argument("--stage", required=True, help="the stage the change should improve")
+    a.add_argument("--lever", help="the lever it pulls (review-sla, wip-limit, ...)")
+    a.add_argument("--start", required=True, metavar="DATE", help="the day the change started (YYYY-MM-DD)")
+    a.add_argument("--settle-days", type=int, default=7, help="days after the start left out while the change settles (default 7)")
+    a.add_argument("--note")
+    a.add_argument("--json", action="store_true")
+    _add_store(a)
+    a = actions.add_parser("list", help="the dataset's experiments, newest first")
+    a.add_argument("dataset", metavar="DATASET")
+    a.add_argument("--json", action="store_true")
+    _add_store(a)
+    a = actions.add_parser("show", help="before vs after for one experiment, with a verdict")
+    _add_view_options(a)
+    a.add_argument("experiment", metavar="EXPERIMENT_ID")
+    a = actions.add_parser("delete", help="delete one experiment")
+    a.add_argument("dataset", metavar="DATASET")
+    a.add_argument("experiment", metavar="EXPERIMENT_ID")
+    _add_store(a)
+
     p = commands.add_parser("stagemap", help="show, list or save the dataset's stage map")
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--version", type=int, help="data version the map is inferred or refreshed on (default: the latest)")
@@ -398,7 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"import": _cmd_import, "datasets": _cmd_datasets, "issues": _cmd_table,
                 "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
                 "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap,
-                "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes}
+                "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes, "whatif": _cmd_whatif,
+                "experiment": _cmd_experiment}
     try:
         return handlers[args.command](args)
     except (ImportProblem, StoreError, _BadOption) as exc:
