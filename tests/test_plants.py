@@ -224,12 +224,7 @@ def test_file_layout_follows_the_plant(imported, name):
         assert len(offsets) == 2  # daylight saving time changes the offset within the export
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(p.name, marks=pytest.mark.xfail(strict=True, reason=(
-        "the stage map reads wait statuses from English words only: 'Pendiente de revisión' and "
-        "'Pendiente de QA' are inferred active"))) if p.name == "qa-rework" else p.name
-    for p in plants()
-])
+@pytest.mark.parametrize("name", [p.name for p in plants()])
 def test_inferred_stage_map_matches_the_plant(imported, name):
     """The default stage map reads every plant's statuses with the planted kinds and order."""
     each = plant(name)

@@ -24,8 +24,10 @@ Rules (field guide sections 2a and 5; the README quotes them):
      committed stages (it clearly exceeds a typical stage, not by sampling luck);
   3. its time looks like waste, not work: it is a wait stage (queue or side state), or at
      least ``BLOCKED_SHARE`` of its time is flagged, or it sends at least ``REWORK_SHARE`` of
-     its forward departures back upstream later (%C&A below 1 - that), or work returns into
-     it that often, or its p95 is at least ``VARIABILITY`` times its median.
+     its forward departures back upstream later (%C&A below 1 - that), or its p95 is at least
+     ``VARIABILITY`` times its median, or work piles up in it: at least ``PILE_MIN_ITEMS``
+     items there now, at least ``PILE_AT_RISK`` of them older than the stage's usual age (the
+     age at which 85 % of delivered items had left it).
   A long active stage with no waiting, rework or blocking is where the work is; it is ranked
   but does not raise an alarm.
 * **Why**: one plain sentence per stage, built from the figures above.
@@ -51,6 +53,8 @@ BLOCKED_SHARE = 0.25
 REWORK_SHARE = 0.25
 VARIABILITY = 5.0
 GROWTH_WEEKS = 6
+PILE_MIN_ITEMS = 10
+PILE_AT_RISK = 0.5
 
 
 @dataclass(frozen=True)
@@ -250,6 +254,7 @@ def _stands_out(b: dict, typical: float) -> bool:
         or b["blocked_share"] >= BLOCKED_SHARE
         or (b["candA"] is not None and b["candA"] <= 1 - REWORK_SHARE)
         or (b["variability"] is not None and b["variability"] >= VARIABILITY)
+        or (b["items_now"] >= PILE_MIN_ITEMS and b["at_risk"] >= PILE_AT_RISK * b["items_now"])
     )
     return bool(big and wasteful)
 

@@ -22,10 +22,12 @@ How a change is found and sized (the README quotes these rules):
     whose queue also costs time);
   - flagged time plus time in side states at least ``BLOCKED_MIN_SHARE`` of flow time:
     `unblock-dependencies`;
-  - work in process growing by ``WIP_GROWTH`` or more across the period (the last quarter of it
-    against the first, after a tenth left out while the flow fills up), unless one queue holds
-    more than ``WIP_SPREAD`` of the growth (then that step lacks capacity and its queue lever
-    speaks): `wip-limit`;
+  - work in process growing by ``WIP_GROWTH`` or more and by at least ``WIP_MIN_GROWTH_ITEMS``
+    items across the period (the last quarter of it against the first, after a tenth left out
+    while the flow fills up), with at least ``WIP_AT_RISK`` of the items in flight older than
+    their stage's p85 (work getting old, not a chance swing), unless one queue holds more than
+    ``WIP_SPREAD`` of the growth (then that step lacks capacity and its queue lever speaks):
+    `wip-limit`;
   - a cycle-time p95 at least ``SPREAD_MIN`` times its median: `slice-smaller`.
 * **Replays** shorten the delivered items' stays as the change would and recompute each item's
   lead time; the saving is today's median (and p85) lead time minus the replayed one:
@@ -78,6 +80,8 @@ REWORK_CUT = 0.5
 BLOCKED_MIN_SHARE = 0.10
 BLOCKED_CUT = 0.5
 WIP_GROWTH = 1.5
+WIP_MIN_GROWTH_ITEMS = 10
+WIP_AT_RISK = 0.3
 WIP_SPREAD = 0.6
 WIP_CUT = 0.3
 SPREAD_MIN = 5.0
@@ -313,8 +317,12 @@ def _wip_candidate(flow: Flow, inputs: DecisionInputs) -> list[_Candidate]:
     start = len(per_day) // 10  # leave the first tenth out: the flow is still filling up
     quarter = max(7, (len(per_day) - start) // 4)
     early, late = per_day.iloc[start:start + quarter].mean(), per_day.iloc[-quarter:].mean()
-    if early <= 0 or late / early < WIP_GROWTH:
+    if early <= 0 or late / early < WIP_GROWTH or late - early < WIP_MIN_GROWTH_ITEMS:
         return []
+    ageing = inputs.ageing
+    at_risk = int(ageing["at_risk"].sum()) if len(ageing) else 0
+    if at_risk < WIP_AT_RISK * max(1, len(ageing)):
+        return []  # WIP moved, but the work in flight is not getting old: chance, not overload
     days = per_day.index
     by_stage = committed.pivot_table(index="day", columns="stage", values="wip", aggfunc="sum").reindex(days)
     growth = by_stage.iloc[-quarter:].mean() - by_stage.iloc[start:start + quarter].mean()
@@ -324,8 +332,6 @@ def _wip_candidate(flow: Flow, inputs: DecisionInputs) -> list[_Candidate]:
     if top is None or (kinds.get(top) == "wait" and growth.max() / total > WIP_SPREAD):
         return []  # one queue holds the growth: that step lacks capacity (its queue lever says so)
     removed = WIP_CUT * inputs.items["cycle_h"].fillna(0).to_numpy()
-    ageing = inputs.ageing
-    at_risk = int(ageing["at_risk"].sum()) if len(ageing) else 0
     evidence = (f"Work in process grew from {early:.0f} to {late:.0f} items ({late / early:.1f}x) across "
                 f"{int((growth > 0).sum())} stages; {at_risk:,} of {len(ageing):,} items in flight are older than their "
                 f"stage's p85")

@@ -12,7 +12,10 @@ from vsm_core.stagemap.model import Stage
 from vsm_core.workflow import status_catalog
 
 WAIT_WORDS = re.compile(
-    r"\b(ready|awaiting|waiting|queued?|blocked|on hold|pending|to review|to test|for release|merged|selected for development)\b",
+    r"\b(ready|awaiting|waiting|queued?|blocked|on hold|pending|to review|to test|for release|merged|selected for development"
+    # Spanish, Portuguese, French, German: the queue words of localised workflows
+    r"|pendiente|en espera|esperando|listo para|lista para|bloquead[oa]|aguardando|pronto para|pendente|em espera"
+    r"|en attente|prêt à|prêt pour|bloqué|wartet|wartend|bereit für|blockiert)\b",
     re.IGNORECASE,
 )
 BACKLOG_WORDS = re.compile(r"\b(backlog|open|new|to ?do|reopened|triage|icebox|funnel)\b", re.IGNORECASE)
