@@ -30,13 +30,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_metrics import Figure, ensure_export, import_export, median_seconds, peak_rss_mb, print_figures  # noqa: E402
+from bench_metrics import (
+    Figure,
+    ensure_export,
+    import_export,
+    median_seconds,
+    peak_rss_mb,
+    print_figures,
+)
 
-from vsm_core.decisions.bottlenecks import rank_bottlenecks  # noqa: E402
-from vsm_core.decisions.inputs import DecisionInputs  # noqa: E402
-from vsm_core.decisions.levers import recommend_changes  # noqa: E402
-from vsm_core.metrics import open_flow  # noqa: E402
-from vsm_core.store import DatasetInfo  # noqa: E402
+from vsm_core.decisions.bottlenecks import rank_bottlenecks
+from vsm_core.decisions.inputs import DecisionInputs
+from vsm_core.decisions.levers import recommend_changes
+from vsm_core.metrics import open_flow
+from vsm_core.store import DatasetInfo
 
 DECISIONS_TARGET_S = 2.0
 WHATIF_TARGET_S = 1.0

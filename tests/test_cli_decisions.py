@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_cli
 from test_decisions_hand import STAGES, _dataset, _queue_flow
 

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from conftest import jira_issue, run_cli, write_search
+
 from vsm_core.decisions.bottlenecks import rank_bottlenecks
 from vsm_core.decisions.levers import LEVERS, recommend_changes
 from vsm_core.metrics import Filters, open_flow

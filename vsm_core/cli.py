@@ -11,9 +11,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 from vsm_core import queries
 from vsm_core.problems import ImportProblem
@@ -315,7 +315,12 @@ def _experiment_show(args: argparse.Namespace) -> int:
 def _cmd_stagemap(args: argparse.Namespace) -> int:
     from vsm_core.metrics import resolve_stage_map
     from vsm_core.queries import open_version
-    from vsm_core.stagemap import StageMap, list_stage_maps, refresh_stage_map, save_stage_map
+    from vsm_core.stagemap import (
+        StageMap,
+        list_stage_maps,
+        refresh_stage_map,
+        save_stage_map,
+    )
 
     store = open_store(args.store)
     info = store.get(args.dataset)

@@ -90,9 +90,9 @@ HIGH_ITEMS = 100
 MEDIUM_ITEMS = 30
 LIMIT = 5
 
-REVIEW_NAMES = re.compile(r"review|revis|peer|code.?check|pull.?request|merge.?request|revue|pr[üu]fung|gegenlesen", re.I)
-TEST_NAMES = re.compile(r"\bqa\b|test|prueba|verif|quality|calidad|valid|\buat\b|accept", re.I)
-APPROVAL_NAMES = re.compile(r"approv|sign.?off|aprob|freigabe|autoriz|authori|decision|decisi[oó]n|validaci[oó]n de negocio", re.I)
+REVIEW_NAMES = re.compile(r"review|revis|peer|code.?check|pull.?request|merge.?request|revue|pr[üu]fung|gegenlesen", re.IGNORECASE)
+TEST_NAMES = re.compile(r"\bqa\b|test|prueba|verif|quality|calidad|valid|\buat\b|accept", re.IGNORECASE)
+APPROVAL_NAMES = re.compile(r"approv|sign.?off|aprob|freigabe|autoriz|authori|decision|decisi[oó]n|validaci[oó]n de negocio", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
