@@ -81,6 +81,6 @@ def page_setup(title: str) -> tuple[Store, View | None]:
     return store, view
 
 
-def caption_for(view: View) -> str:
-    clock = "calendar clock"
-    return f"{plain(view.info.name)} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {clock}"
+def caption_for(view: View, clock: str = "calendar clock") -> str:
+    """Dataset, data version, as-of time and the clock in use: shown on every page."""
+    return f"{plain(view.info.name)} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {plain(clock)}"

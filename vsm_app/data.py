@@ -18,3 +18,22 @@ def status_summary(dataset: str, version: int) -> pd.DataFrame:
 @st.cache_data(max_entries=64, show_spinner=False)
 def findings(dataset: str, version: int) -> pd.DataFrame:
     return queries.table(get_store().get(dataset), version, "findings")
+
+
+@st.cache_data(max_entries=32, show_spinner="Ranking the stages and replaying the changes...")
+def decisions(dataset: str, version: int, query: tuple[tuple[str, tuple[str, ...]], ...]) -> dict:
+    """The bottleneck ranking and the recommended changes of one view, as plain values. Keyed
+    by the view's query parameters (as a sorted tuple), so a link always gets the same answer."""
+    from vsm_app.viewstate import from_query_params
+    from vsm_core.decisions.bottlenecks import rank_bottlenecks
+    from vsm_core.decisions.inputs import DecisionInputs
+    from vsm_core.decisions.levers import recommend_changes
+    from vsm_core.metrics import open_flow
+
+    state, _ = from_query_params({k: list(v) for k, v in query})
+    with open_flow(get_store().get(dataset), version, map_id=state.map_id, filters=state.filters, clock=state.clock) as flow:
+        inputs = DecisionInputs(flow)
+        report = rank_bottlenecks(flow, inputs=inputs)
+        changes = recommend_changes(flow, inputs=inputs)
+        return {"report": report.to_dict(), "changes": [c.to_dict() for c in changes],
+                "stage_map": flow.stage_map.version_id, "clock": flow.clock.label}

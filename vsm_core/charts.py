@@ -38,3 +38,30 @@ def time_by_status(summary: pd.DataFrame, top: int = 15) -> alt.Chart:
         )
         .properties(height=alt.Step(30))  # one 30-pixel band per status, whatever their number
     )
+
+
+# Okabe-Ito colours (colour-blind safe): one per stage kind, the same on every chart.
+KIND_COLOURS = {"wait": "#E69F00", "active": "#0072B2", "side": "#CC79A7", "backlog": "#999999", "done": "#009E73"}
+
+
+def bottleneck_ranking(ranking: pd.DataFrame, summary_title: str) -> alt.LayerChart:
+    """Days of lead time per committed stage with its 90 % interval, the worst first; stages
+    that stand out are marked in the legend and in the label, not by colour alone."""
+    data = ranking.copy()
+    data["what"] = data.apply(lambda r: "side state" if r["side"] else r["kind"], axis=1)
+    data["label"] = data.apply(lambda r: f"{r['stage']}  (stands out)" if r["stands_out"] else r["stage"], axis=1)
+    order = list(data.sort_values("days_of_lead_time", ascending=False)["label"])
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=260))
+    colour = alt.Color("what:N", title="stage kind",
+                       scale=alt.Scale(domain=["wait", "active", "side state"],
+                                       range=[KIND_COLOURS["wait"], KIND_COLOURS["active"], KIND_COLOURS["side"]]))
+    base = alt.Chart(data, title=alt.Title(summary_title, subtitle="Mean days per delivered item, with the 90% interval"))
+    bars = base.mark_bar().encode(
+        x=alt.X("days_of_lead_time:Q", title="days of lead time per delivered item"), y=y, color=colour,
+        tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("days_of_lead_time:Q", title="days", format=".2f"),
+                 alt.Tooltip("ci_low_days:Q", title="90% low", format=".2f"),
+                 alt.Tooltip("ci_high_days:Q", title="90% high", format=".2f"),
+                 alt.Tooltip("share_of_lead_time:Q", title="share of lead time", format=".0%")],
+    )
+    interval = base.mark_rule(color="#222222").encode(x="ci_low_days:Q", x2="ci_high_days:Q", y=y)
+    return (bars + interval).properties(height=alt.Step(30))

@@ -1,0 +1,74 @@
+import pandas as pd
+import streamlit as st
+
+from vsm_app import data
+from vsm_app.context import caption_for, page_setup
+from vsm_app.display import plain
+from vsm_app.viewstate import describe, from_query_params
+from vsm_core import charts
+
+store, view = page_setup("Bottlenecks")
+if view is None:
+    st.title("Bottlenecks")
+    st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
+    st.stop()
+
+params = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+state, problems = from_query_params(params)
+for problem in problems:
+    st.warning(problem)
+try:
+    result = data.decisions(view.info.dataset, view.version, tuple(sorted((k, tuple(v)) for k, v in params.items())))
+except ValueError as exc:  # a stage map id the dataset does not have, a bad window...
+    st.error(str(exc))
+    st.stop()
+
+report, changes = result["report"], result["changes"]
+ranking = pd.DataFrame(report["stages"])
+flagged = ranking[ranking["stands_out"]] if len(ranking) else ranking
+if len(flagged):
+    top = flagged.iloc[0]
+    title = f"{top['stage']} costs {top['share_of_lead_time']:.0%} of lead time"
+else:
+    title = "No stage stands out"
+st.title(plain(title))
+st.caption(f"{caption_for(view, result['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])} · stage map {result['stage_map']}")
+st.text(report["summary"])  # plain text: stage names come from Jira
+
+if len(ranking):
+    st.altair_chart(charts.bottleneck_ranking(ranking, title), width="stretch")
+    ranking["share_pct"] = ranking["share_of_lead_time"] * 100
+    st.dataframe(
+        ranking[["rank", "stage", "days_of_lead_time", "ci_low_days", "ci_high_days", "share_pct",
+                 "stands_out", "why"]],
+        hide_index=True,
+        column_config={
+            "rank": "Rank", "stage": "Stage",
+            "days_of_lead_time": st.column_config.NumberColumn("Days of lead time", format="%.1f"),
+            "ci_low_days": st.column_config.NumberColumn("90% low", format="%.1f"),
+            "ci_high_days": st.column_config.NumberColumn("90% high", format="%.1f"),
+            "share_pct": st.column_config.NumberColumn("Share of lead time", format="%.0f%%"),
+            "stands_out": st.column_config.CheckboxColumn("Stands out"),
+            "why": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
+backlog = report["backlog"]
+if backlog.get("median_days_before_start") is not None:
+    st.text(f"Before anyone starts, items wait a median {backlog['median_days_before_start']:.1f} days in "
+            f"{', '.join(backlog['stages']) or 'the backlog'} (not ranked: the backlog is options, not work in process).")
+
+st.header("What to change first")
+if not changes:
+    st.success("No change stands out: no costly queue, rework, blocking, growing work in process or very uneven items.")
+for change in changes:
+    with st.container(border=True):
+        st.subheader(plain(f"{change['rank']}. {change['title']}"))
+        cols = st.columns(4)
+        cols[0].metric("Days saved, median", f"{change['expected_days_saved_median']:.1f}")
+        cols[1].metric("Days saved, p85", f"{change['expected_days_saved_p85']:.1f}")
+        cols[2].metric("Effort", change["effort"])
+        cols[3].metric("Confidence", change["confidence"])
+        st.text(f"Evidence: {change['evidence']}")
+        st.text(f"Replay rule: {change['replay_rule']}")
+        if change["evidence_items"]:
+            st.text("Items it would have helped most: " + ", ".join(change["evidence_items"]))

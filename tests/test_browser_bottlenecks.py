@@ -1,0 +1,59 @@
+"""The Bottlenecks page in a real browser, on a team whose review queue is short of reviewers:
+a deep link as the first request shows the planted queue first and the review SLA on top, and
+a link with a filter shows the filter and survives a fresh browser context."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from browser_support import Server, wait_for_run
+from conftest import ARTIFACTS, run_cli
+from vsm_core.demo.plants import plant, plant_as_of, write_plant_export, write_plant_statuses
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def review_queue(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bottlenecks")
+    team = plant("review-queue")
+    export = write_plant_export(team, base / "review-queue.json", seed=7)
+    statuses = write_plant_statuses(team, base / "statuses.json")
+    as_of = plant_as_of(team).isoformat()
+    out = json.loads(run_cli("import", export, statuses, "--name", "Review <b>queue</b> team", "--as-of", as_of, "--json",
+                             store_dir=base / "store", check=True).stdout)
+    server = Server(base / "store", base / "server.log")
+    yield server, out["dataset"], team
+    server.stop()
+
+
+def test_deep_link_shows_the_planted_queue_first_and_the_review_sla(review_queue, browser):
+    server, dataset, team = review_queue
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/bottlenecks?dataset={dataset}&all_types=1")
+        wait_for_run(page, timeout_ms=120_000)
+        queue = team.expected_bottleneck_stage
+        heading = page.get_by_role("heading", level=1)
+        heading.wait_for(timeout=60_000)
+        assert heading.inner_text().startswith(f"{queue} costs ")
+        page.get_by_role("heading", name="What to change first").wait_for(timeout=30_000)
+        first_change = page.get_by_role("heading", level=3).first.inner_text()
+        assert first_change.startswith("1. Set a review SLA for " + queue)
+        # The dataset name is shown as typed, never as markup.
+        assert "Review <b>queue</b> team" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+        assert "all issue types" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "bottlenecks.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_bad_value_in_the_link_is_dropped_with_a_sentence(review_queue, page):
+    server, dataset, _ = review_queue
+    page.goto(f"{server.url}/bottlenecks?dataset={dataset}&clock=lunar")
+    wait_for_run(page, timeout_ms=120_000)
+    page.get_by_text("is not calendar or working, so the calendar clock is used").wait_for(timeout=60_000)
