@@ -57,3 +57,27 @@ def test_a_bad_value_in_the_link_is_dropped_with_a_sentence(review_queue, page):
     page.goto(f"{server.url}/bottlenecks?dataset={dataset}&clock=lunar")
     wait_for_run(page, timeout_ms=120_000)
     page.get_by_text("is not calendar or working, so the calendar clock is used").wait_for(timeout=60_000)
+
+
+def test_changes_page_projects_the_queue_cut_and_records_an_experiment(review_queue, browser):
+    server, dataset, team = review_queue
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/changes?dataset={dataset}&all_types=1")
+        wait_for_run(page, timeout_ms=120_000)
+        queue = team.expected_bottleneck_stage
+        # The form opens on the top change's stage with its waiting time halved.
+        projection = page.get_by_role("heading", name=f"{queue}: lead time", exact=False)
+        projection.wait_for(timeout=60_000)
+        assert "days shorter at the median" in projection.inner_text()
+        page.get_by_text("No experiment yet").wait_for(timeout=30_000)
+        page.get_by_label("What the team changed").fill("Review before starting new work")
+        page.get_by_role("button", name="Record the experiment").click()
+        wait_for_run(page)
+        # Started today, long after this team's data ends: nothing entered the stage after it yet.
+        page.get_by_role("heading", name="Review before starting new work (too little data yet)").wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "changes.png"), full_page=True)
+    finally:
+        context.close()

@@ -24,16 +24,46 @@ def findings(dataset: str, version: int) -> pd.DataFrame:
 def decisions(dataset: str, version: int, query: tuple[tuple[str, tuple[str, ...]], ...]) -> dict:
     """The bottleneck ranking and the recommended changes of one view, as plain values. Keyed
     by the view's query parameters (as a sorted tuple), so a link always gets the same answer."""
-    from vsm_app.viewstate import from_query_params
     from vsm_core.decisions.bottlenecks import rank_bottlenecks
     from vsm_core.decisions.inputs import DecisionInputs
     from vsm_core.decisions.levers import recommend_changes
-    from vsm_core.metrics import open_flow
 
-    state, _ = from_query_params({k: list(v) for k, v in query})
-    with open_flow(get_store().get(dataset), version, map_id=state.map_id, filters=state.filters, clock=state.clock) as flow:
+    with _flow(dataset, version, query) as flow:
         inputs = DecisionInputs(flow)
         report = rank_bottlenecks(flow, inputs=inputs)
         changes = recommend_changes(flow, inputs=inputs)
         return {"report": report.to_dict(), "changes": [c.to_dict() for c in changes],
                 "stage_map": flow.stage_map.version_id, "clock": flow.clock.label}
+
+
+def _flow(dataset: str, version: int, query: tuple):
+    from vsm_app.viewstate import from_query_params
+    from vsm_core.metrics import open_flow
+
+    state, _ = from_query_params({k: list(v) for k, v in query})
+    return open_flow(get_store().get(dataset), version, map_id=state.map_id, filters=state.filters, clock=state.clock)
+
+
+@st.cache_data(max_entries=32, show_spinner="Replaying history under the change...")
+def what_if(dataset: str, version: int, query: tuple, targets: tuple[tuple[str, float, float, int | None], ...]) -> dict:
+    """A what-if of one view, as plain values (``targets``: stage, wait %, active %, WIP limit)."""
+    from vsm_core.decisions.whatif import StageTarget, what_if as project
+
+    with _flow(dataset, version, query) as flow:
+        return project(flow, [StageTarget(s, w, a, limit) for s, w, a, limit in targets]).to_dict()
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading the experiments...")
+def experiment_results(dataset: str, version: int, query: tuple, experiments: tuple[str, ...]) -> list[dict]:
+    """Before vs after for each saved experiment (by id) of one view; a failed read says why."""
+    from vsm_core.decisions import experiments as saved
+
+    info = get_store().get(dataset)
+    results = []
+    with _flow(dataset, version, query) as flow:
+        for experiment_id in experiments:
+            try:
+                results.append(saved.evaluate(flow, saved.load_experiment(info.path, experiment_id)).to_dict())
+            except ValueError as exc:
+                results.append({"experiment": {"experiment_id": experiment_id}, "error": str(exc)})
+    return results

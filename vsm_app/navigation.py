@@ -17,6 +17,7 @@ _inside = threading.local()
 PAGES = (
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
     ("pages/bottlenecks.py", "Bottlenecks", ":material/troubleshoot:", "bottlenecks"),
+    ("pages/changes.py", "Changes", ":material/science:", "changes"),
     ("pages/upload.py", "Upload", ":material/upload_file:", "upload"),
     ("pages/datasets.py", "Datasets", ":material/database:", "datasets"),
 )

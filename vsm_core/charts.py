@@ -65,3 +65,24 @@ def bottleneck_ranking(ranking: pd.DataFrame, summary_title: str) -> alt.LayerCh
     )
     interval = base.mark_rule(color="#222222").encode(x="ci_low_days:Q", x2="ci_high_days:Q", y=y)
     return (bars + interval).properties(height=alt.Step(30))
+
+
+def lead_time_today_vs_projected(bins: list[dict], title: str) -> alt.Chart:
+    """Lead-time histogram of today's delivered items next to the projected one (the last bin
+    holds everything longer)."""
+    rows = [{"from_days": b["from_days"], "to_days": b["to_days"], "when": when, "items": b[key]}
+            for b in bins for when, key in (("today", "today"), ("projected", "projected"))]
+    data = pd.DataFrame(rows)
+    return (
+        alt.Chart(data, title=alt.Title(title, subtitle="Delivered items by lead time (days); the last bar holds all longer ones"))
+        .mark_bar(opacity=0.75)
+        .encode(
+            x=alt.X("from_days:Q", bin="binned", title="lead time (days)"), x2="to_days:Q",
+            y=alt.Y("items:Q", title="items", stack=None),
+            color=alt.Color("when:N", title=None, scale=alt.Scale(domain=["today", "projected"],
+                                                                  range=[KIND_COLOURS["backlog"], KIND_COLOURS["active"]])),
+            tooltip=["when:N", alt.Tooltip("from_days:Q", title="from (days)", format=".1f"),
+                     alt.Tooltip("to_days:Q", title="to (days)", format=".1f"), "items:Q"],
+        )
+        .properties(height=260)
+    )
