@@ -2,9 +2,9 @@ import pandas as pd
 import streamlit as st
 
 from vsm_app import data
-from vsm_app.context import caption_for, page_setup
+from vsm_app.context import caption_for, page_setup, view_from_url
 from vsm_app.display import plain
-from vsm_app.viewstate import describe, from_query_params
+from vsm_app.viewstate import describe
 from vsm_core import charts
 
 store, view = page_setup("Bottlenecks")
@@ -13,12 +13,9 @@ if view is None:
     st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
     st.stop()
 
-params = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
-state, problems = from_query_params(params)
-for problem in problems:
-    st.warning(problem)
+state, query = view_from_url()
 try:
-    result = data.decisions(view.info.dataset, view.version, tuple(sorted((k, tuple(v)) for k, v in params.items())))
+    result = data.decisions(view.info.dataset, view.version, query)
 except ValueError as exc:  # a stage map id the dataset does not have, a bad window...
     st.error(str(exc))
     st.stop()

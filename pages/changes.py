@@ -3,9 +3,8 @@ from datetime import date
 import streamlit as st
 
 from vsm_app import data
-from vsm_app.context import caption_for, page_setup
+from vsm_app.context import caption_for, page_setup, view_from_url
 from vsm_app.display import plain
-from vsm_app.viewstate import from_query_params
 from vsm_core import charts
 from vsm_core.decisions import experiments
 from vsm_core.decisions.levers import LEVERS
@@ -16,11 +15,7 @@ if view is None:
     st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
     st.stop()
 
-params = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
-query = tuple(sorted((k, tuple(v)) for k, v in params.items()))
-state, problems = from_query_params(params)
-for problem in problems:
-    st.warning(problem)
+state, query = view_from_url()
 try:
     decided = data.decisions(view.info.dataset, view.version, query)
 except ValueError as exc:

@@ -84,3 +84,15 @@ def page_setup(title: str) -> tuple[Store, View | None]:
 def caption_for(view: View, clock: str = "calendar clock") -> str:
     """Dataset, data version, as-of time and the clock in use: shown on every page."""
     return f"{plain(view.info.name)} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {plain(clock)}"
+
+
+def view_from_url():
+    """The view the URL names (filters, clock, stage map, selection) and its query parameters
+    as a sorted tuple (a cache key); a value the product cannot use is dropped with a warning."""
+    from vsm_app.viewstate import from_query_params
+
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    state, problems = from_query_params(params)
+    for problem in problems:
+        st.warning(problem)
+    return state, tuple(sorted((key, tuple(values)) for key, values in params.items()))

@@ -47,7 +47,8 @@ def _flow(dataset: str, version: int, query: tuple):
 @st.cache_data(max_entries=32, show_spinner="Replaying history under the change...")
 def what_if(dataset: str, version: int, query: tuple, targets: tuple[tuple[str, float, float, int | None], ...]) -> dict:
     """A what-if of one view, as plain values (``targets``: stage, wait %, active %, WIP limit)."""
-    from vsm_core.decisions.whatif import StageTarget, what_if as project
+    from vsm_core.decisions.whatif import StageTarget
+    from vsm_core.decisions.whatif import what_if as project
 
     with _flow(dataset, version, query) as flow:
         return project(flow, [StageTarget(s, w, a, limit) for s, w, a, limit in targets]).to_dict()
