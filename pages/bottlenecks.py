@@ -6,6 +6,7 @@ from vsm_app.context import caption_for, page_setup, view_from_url
 from vsm_app.display import plain
 from vsm_app.viewstate import describe
 from vsm_core import charts
+from vsm_core.export import safe_csv_bytes
 
 store, view = page_setup("Bottlenecks")
 if view is None:
@@ -31,9 +32,17 @@ else:
 st.title(plain(title))
 st.caption(f"{caption_for(view, result['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])} · stage map {result['stage_map']}")
 st.text(report["summary"])  # plain text: stage names come from Jira
+downloads = st.columns([1, 1, 3])
+downloads[0].download_button(
+    "Report for leaders (HTML)", data=lambda: data.leader_report(view.info.dataset, view.version, query),
+    file_name="value-stream-report.html", mime="text/html", icon=":material/description:",
+    help="One self-contained page: the map, the top bottlenecks and changes, key figures, filters, as-of and clock.")
 
 if len(ranking):
     st.altair_chart(charts.bottleneck_ranking(ranking, title), width="stretch")
+    downloads[1].download_button(
+        "Ranking (CSV)", data=safe_csv_bytes(ranking.drop(columns=["statuses"])), file_name="bottlenecks.csv",
+        mime="text/csv", icon=":material/download:")
     ranking["share_pct"] = ranking["share_of_lead_time"] * 100
     st.dataframe(
         ranking[["rank", "stage", "days_of_lead_time", "ci_low_days", "ci_high_days", "share_pct",

@@ -48,6 +48,11 @@ def test_deep_link_shows_the_planted_queue_first_and_the_review_sla(review_queue
         assert "all issue types" in page.get_by_test_id("stCaptionContainer").first.inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "bottlenecks.png"), full_page=True)
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Report for leaders (HTML)").click()
+        report = open(download.value.path(), encoding="utf-8").read()
+        assert f"{queue} costs " in report and "<script" not in report
+        assert "Review &lt;b&gt;queue&lt;/b&gt; team" in report
     finally:
         context.close()
 

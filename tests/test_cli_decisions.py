@@ -70,3 +70,13 @@ def test_experiment_add_refuses_bad_fields_and_stores_nothing(dataset, args, sen
     result = run_cli("experiment", "add", info.dataset, "--title", "x", *args, store_dir=store_dir)
     assert result.returncode == 2 and sentence in result.stderr and "Traceback" not in result.stderr
     assert json.loads(run_cli("experiment", "list", info.dataset, "--json", store_dir=store_dir, check=True).stdout) == []
+
+
+def test_report_writes_one_self_contained_page(dataset, tmp_path):
+    info, store_dir = dataset
+    out = tmp_path / "report.html"
+    run_cli("report", info.dataset, "--map", STAGES.version_id, "--all-types", "-o", out, store_dir=store_dir, check=True)
+    page = out.read_text(encoding="utf-8")
+    assert "Awaiting Review costs" in page and "<svg" in page and "<script" not in page
+    refused = run_cli("report", info.dataset, "-o", out, "--link", "javascript:alert(1)", store_dir=store_dir)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr

@@ -68,3 +68,13 @@ def experiment_results(dataset: str, version: int, query: tuple, experiments: tu
             except ValueError as exc:
                 results.append({"experiment": {"experiment_id": experiment_id}, "error": str(exc)})
     return results
+
+
+@st.cache_data(max_entries=16, show_spinner="Writing the report...")
+def leader_report(dataset: str, version: int, query: tuple) -> str:
+    """The one-page HTML report for leaders of one view."""
+    from vsm_core.export import leader_report_html
+
+    info = get_store().get(dataset)
+    with _flow(dataset, version, query) as flow:
+        return leader_report_html(flow, dataset_name=info.name, dataset_id=dataset, version=version)

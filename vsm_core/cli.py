@@ -312,6 +312,23 @@ def _experiment_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from vsm_core.export import leader_report_html
+
+    flow, info, version = _open_view(args)
+    with flow:
+        try:
+            page = leader_report_html(flow, dataset_name=info.name, dataset_id=info.dataset, version=version, link=args.link)
+        except ValueError as exc:
+            raise _BadOption(str(exc)) from None
+    try:
+        Path(args.out).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise _BadOption(f"{args.out} cannot be written ({exc.strerror}); choose another file.") from None
+    print(json.dumps({"report": str(args.out), "bytes": len(page.encode("utf-8"))}) if args.json else f"wrote {args.out}")
+    return 0
+
+
 def _cmd_stagemap(args: argparse.Namespace) -> int:
     from vsm_core.metrics import resolve_stage_map
     from vsm_core.queries import open_version
@@ -439,6 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("experiment", metavar="EXPERIMENT_ID")
     _add_store(a)
 
+    p = commands.add_parser("report", help="a one-page HTML report for leaders (self-contained, works offline)")
+    _add_view_options(p)
+    p.add_argument("--out", "-o", required=True, metavar="FILE", help="where to write the HTML page")
+    p.add_argument("--link", help="the dashboard link the report names (http or https)")
+
     p = commands.add_parser("stagemap", help="show, list or save the dataset's stage map")
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--version", type=int, help="data version the map is inferred or refreshed on (default: the latest)")
@@ -529,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
                 "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap,
                 "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes, "whatif": _cmd_whatif,
-                "experiment": _cmd_experiment}
+                "experiment": _cmd_experiment, "report": _cmd_report}
     try:
         return handlers[args.command](args)
     except (ImportProblem, StoreError, _BadOption) as exc:
