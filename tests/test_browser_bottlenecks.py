@@ -5,6 +5,7 @@ a link with a filter shows the filter and survives a fresh browser context."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_deep_link_shows_the_planted_queue_first_and_the_review_sla(review_queue
         page.screenshot(path=str(ARTIFACTS / "bottlenecks.png"), full_page=True)
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="Report for leaders (HTML)").click()
-        report = open(download.value.path(), encoding="utf-8").read()
+        report = Path(download.value.path()).read_text(encoding="utf-8")
         assert f"{queue} costs " in report and "<script" not in report
         assert "Review &lt;b&gt;queue&lt;/b&gt; team" in report
     finally:
