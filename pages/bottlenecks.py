@@ -2,24 +2,13 @@ import pandas as pd
 import streamlit as st
 
 from vsm_app import data
-from vsm_app.context import caption_for, page_setup, view_from_url
+from vsm_app.context import caption_for, decisions_view
 from vsm_app.display import plain
 from vsm_app.viewstate import describe
 from vsm_core import charts
 from vsm_core.export import safe_csv_bytes
 
-store, view = page_setup("Bottlenecks")
-if view is None:
-    st.title("Bottlenecks")
-    st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
-    st.stop()
-
-state, query = view_from_url()
-try:
-    result = data.decisions(view.info.dataset, view.version, query)
-except ValueError as exc:  # a stage map id the dataset does not have, a bad window...
-    st.error(str(exc))
-    st.stop()
+view, state, query, result = decisions_view("Bottlenecks")
 
 report, changes = result["report"], result["changes"]
 ranking = pd.DataFrame(report["stages"])

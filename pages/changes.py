@@ -3,24 +3,13 @@ from datetime import date
 import streamlit as st
 
 from vsm_app import data
-from vsm_app.context import caption_for, page_setup, view_from_url
+from vsm_app.context import caption_for, decisions_view
 from vsm_app.display import plain
 from vsm_core import charts
 from vsm_core.decisions import experiments
 from vsm_core.decisions.levers import LEVERS
 
-store, view = page_setup("Changes")
-if view is None:
-    st.title("Changes")
-    st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
-    st.stop()
-
-state, query = view_from_url()
-try:
-    decided = data.decisions(view.info.dataset, view.version, query)
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
+view, state, query, decided = decisions_view("Changes")
 committed = [s["stage"] for s in decided["report"]["stages"]]
 
 st.title("Future state and experiments")

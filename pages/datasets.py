@@ -1,8 +1,8 @@
 import streamlit as st
 
+from vsm_app import data
 from vsm_app.context import caption_for, page_setup
 from vsm_app.display import plain
-from vsm_app import data
 from vsm_core import queries
 
 store, view = page_setup("Datasets")

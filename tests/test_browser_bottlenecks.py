@@ -8,10 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-
 from browser_support import Server, wait_for_run
 from conftest import ARTIFACTS, run_cli
-from vsm_core.demo.plants import plant, plant_as_of, write_plant_export, write_plant_statuses
+
+from vsm_core.demo.plants import (
+    plant,
+    plant_as_of,
+    write_plant_export,
+    write_plant_statuses,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,32 +35,27 @@ def review_queue(tmp_path_factory):
     server.stop()
 
 
-def test_deep_link_shows_the_planted_queue_first_and_the_review_sla(review_queue, browser):
+def test_deep_link_shows_the_planted_queue_first_and_the_review_sla(review_queue, page):
     server, dataset, team = review_queue
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(f"{server.url}/bottlenecks?dataset={dataset}&all_types=1")
-        wait_for_run(page, timeout_ms=120_000)
-        queue = team.expected_bottleneck_stage
-        heading = page.get_by_role("heading", level=1)
-        heading.wait_for(timeout=60_000)
-        assert heading.inner_text().startswith(f"{queue} costs ")
-        page.get_by_role("heading", name="What to change first").wait_for(timeout=30_000)
-        first_change = page.get_by_role("heading", level=3).first.inner_text()
-        assert first_change.startswith("1. Set a review SLA for " + queue)
-        # The dataset name is shown as typed, never as markup.
-        assert "Review <b>queue</b> team" in page.get_by_test_id("stCaptionContainer").first.inner_text()
-        assert "all issue types" in page.get_by_test_id("stCaptionContainer").first.inner_text()
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "bottlenecks.png"), full_page=True)
-        with page.expect_download(timeout=60_000) as download:
-            page.get_by_role("button", name="Report for leaders (HTML)").click()
-        report = Path(download.value.path()).read_text(encoding="utf-8")
-        assert f"{queue} costs " in report and "<script" not in report
-        assert "Review &lt;b&gt;queue&lt;/b&gt; team" in report
-    finally:
-        context.close()
+    page.goto(f"{server.url}/bottlenecks?dataset={dataset}&all_types=1")
+    wait_for_run(page, timeout_ms=120_000)
+    queue = team.expected_bottleneck_stage
+    heading = page.get_by_role("heading", level=1)
+    heading.wait_for(timeout=60_000)
+    assert heading.inner_text().startswith(f"{queue} costs ")
+    page.get_by_role("heading", name="What to change first").wait_for(timeout=30_000)
+    first_change = page.get_by_role("heading", level=3).first.inner_text()
+    assert first_change.startswith("1. Set a review SLA for " + queue)
+    # The dataset name is shown as typed, never as markup.
+    assert "Review <b>queue</b> team" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+    assert "all issue types" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "bottlenecks.png"), full_page=True)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Report for leaders (HTML)").click()
+    report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert f"{queue} costs " in report and "<script" not in report
+    assert "Review &lt;b&gt;queue&lt;/b&gt; team" in report
 
 
 def test_a_bad_value_in_the_link_is_dropped_with_a_sentence(review_queue, page):
@@ -65,25 +65,20 @@ def test_a_bad_value_in_the_link_is_dropped_with_a_sentence(review_queue, page):
     page.get_by_text("is not calendar or working, so the calendar clock is used").wait_for(timeout=60_000)
 
 
-def test_changes_page_projects_the_queue_cut_and_records_an_experiment(review_queue, browser):
+def test_changes_page_projects_the_queue_cut_and_records_an_experiment(review_queue, page):
     server, dataset, team = review_queue
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(f"{server.url}/changes?dataset={dataset}&all_types=1")
-        wait_for_run(page, timeout_ms=120_000)
-        queue = team.expected_bottleneck_stage
-        # The form opens on the top change's stage with its waiting time halved.
-        projection = page.get_by_role("heading", name=f"{queue}: lead time", exact=False)
-        projection.wait_for(timeout=60_000)
-        assert "days shorter at the median" in projection.inner_text()
-        page.get_by_text("No experiment yet").wait_for(timeout=30_000)
-        page.get_by_label("What the team changed").fill("Review before starting new work")
-        page.get_by_role("button", name="Record the experiment").click()
-        wait_for_run(page)
-        # Started today, long after this team's data ends: nothing entered the stage after it yet.
-        page.get_by_role("heading", name="Review before starting new work (too little data yet)").wait_for(timeout=60_000)
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "changes.png"), full_page=True)
-    finally:
-        context.close()
+    page.goto(f"{server.url}/changes?dataset={dataset}&all_types=1")
+    wait_for_run(page, timeout_ms=120_000)
+    queue = team.expected_bottleneck_stage
+    # The form opens on the top change's stage with its waiting time halved.
+    projection = page.get_by_role("heading", name=f"{queue}: lead time", exact=False)
+    projection.wait_for(timeout=60_000)
+    assert "days shorter at the median" in projection.inner_text()
+    page.get_by_text("No experiment yet").wait_for(timeout=30_000)
+    page.get_by_label("What the team changed").fill("Review before starting new work")
+    page.get_by_role("button", name="Record the experiment").click()
+    wait_for_run(page)
+    # Started today, long after this team's data ends: nothing entered the stage after it yet.
+    page.get_by_role("heading", name="Review before starting new work (too little data yet)").wait_for(timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "changes.png"), full_page=True)

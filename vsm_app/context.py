@@ -96,3 +96,23 @@ def view_from_url():
     for problem in problems:
         st.warning(problem)
     return state, tuple(sorted((key, tuple(values)) for key, values in params.items()))
+
+
+def decisions_view(title: str):
+    """Set-up of a decision page: the view, the view's query from the URL, and the ranking and
+    changes of that view (cached). Stops the page with one sentence when there is no dataset
+    or the view cannot be computed (a stage map id the dataset does not have...)."""
+    from vsm_app import data
+
+    _, view = page_setup(title)
+    if view is None:
+        st.title(title)
+        st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
+        st.stop()
+    state, query = view_from_url()
+    try:
+        result = data.decisions(view.info.dataset, view.version, query)
+    except ValueError as exc:
+        st.error(str(exc))
+        st.stop()
+    return view, state, query, result
