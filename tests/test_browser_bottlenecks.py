@@ -82,3 +82,17 @@ def test_changes_page_projects_the_queue_cut_and_records_an_experiment(review_qu
     page.get_by_role("heading", name="Review before starting new work (too little data yet)").wait_for(timeout=60_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "changes.png"), full_page=True)
+
+
+def test_flow_page_states_each_finding_and_draws_its_charts(review_queue, page):
+    server, dataset, _ = review_queue
+    page.goto(f"{server.url}/flow?dataset={dataset}&all_types=1")
+    wait_for_run(page, timeout_ms=120_000)
+    heading = page.get_by_role("heading", level=1)
+    heading.wait_for(timeout=60_000)
+    assert heading.inner_text().startswith("Half of the items are delivered within ")
+    for section in ("Cumulative flow", "Throughput", "Cycle time", "Ageing work in progress", "Lead time"):
+        page.get_by_role("heading", name=section, exact=True).wait_for(timeout=30_000)
+    page.get_by_text("85% of items finished within").first.wait_for(timeout=30_000)
+    assert page.get_by_test_id("stVegaLiteChart").count() == 5
+    page.screenshot(path=str(ARTIFACTS / "flow.png"), full_page=True)

@@ -78,3 +78,13 @@ def leader_report(dataset: str, version: int, query: tuple) -> str:
     info = get_store().get(dataset)
     with _flow(dataset, version, query) as flow:
         return leader_report_html(flow, dataset_name=info.name, dataset_id=dataset, version=version)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the flow...")
+def flow_tables(dataset: str, version: int, query: tuple) -> dict:
+    """The tables of the Flow page for one view."""
+    from vsm_core.metrics import measures
+
+    with _flow(dataset, version, query) as flow:
+        return {"wip": measures.wip_daily(flow), "throughput": measures.throughput(flow),
+                "finished": measures.finished_items(flow), "ageing": measures.ageing(flow), "clock": flow.clock.label}

@@ -18,6 +18,7 @@ PAGES = (
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
     ("pages/bottlenecks.py", "Bottlenecks", ":material/troubleshoot:", "bottlenecks"),
     ("pages/changes.py", "Changes", ":material/science:", "changes"),
+    ("pages/flow.py", "Flow", ":material/stacked_line_chart:", "flow"),
     ("pages/upload.py", "Upload", ":material/upload_file:", "upload"),
     ("pages/datasets.py", "Datasets", ":material/database:", "datasets"),
 )

@@ -86,3 +86,127 @@ def lead_time_today_vs_projected(bins: list[dict], title: str) -> alt.Chart:
         )
         .properties(height=260)
     )
+
+
+def _days(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column] / 24.0
+
+
+def cumulative_flow(wip: pd.DataFrame) -> tuple[str, alt.Chart]:
+    """The cumulative flow diagram: items in each stage at each day's end, stacked in map order
+    (done at the bottom, backlog on top), and a sentence on how work in process moved."""
+    data = wip.copy()
+    data["day"] = pd.to_datetime(data["day"])
+    committed = data[data["kind"].isin(["wait", "active"])].groupby("day")["wip"].sum()
+    if len(committed):
+        first, last = float(committed.iloc[0]), float(committed.iloc[-1])
+        finding = (f"Work in process went from {first:.0f} to {last:.0f} items over the period"
+                   if abs(last - first) >= max(3, 0.2 * max(first, 1)) else f"Work in process held at about {last:.0f} items")
+    else:
+        finding = "No work in process in this period"
+    order = list(data.sort_values("order")["stage"].drop_duplicates())
+    chart = (
+        alt.Chart(data, title=alt.Title(finding, subtitle="Items in each stage at each day's end (cumulative flow)"))
+        .mark_area()
+        .encode(
+            x=alt.X("day:T", title=None),
+            y=alt.Y("wip:Q", stack="zero", title="items"),
+            color=alt.Color("stage:N", sort=list(reversed(order)), scale=alt.Scale(scheme="tableau20"), title="stage"),
+            order=alt.Order("order:Q", sort="descending"),
+            tooltip=[alt.Tooltip("day:T"), "stage:N", alt.Tooltip("wip:Q", title="items")],
+        )
+        .properties(height=320)
+    )
+    return finding, chart
+
+
+def weekly_throughput(throughput: pd.DataFrame) -> tuple[str, alt.Chart]:
+    """Items delivered per week, with cancelled ones apart."""
+    data = throughput.melt(id_vars="week", value_vars=["delivered", "cancelled"], var_name="what", value_name="items")
+    data["week"] = pd.to_datetime(data["week"])
+    median = float(throughput["delivered"].median()) if len(throughput) else 0.0
+    cancelled = int(throughput["cancelled"].sum()) if len(throughput) else 0
+    finding = f"A median {median:.0f} items delivered a week; {cancelled:,} cancelled in all"
+    chart = (
+        alt.Chart(data, title=alt.Title(finding, subtitle="Items finished per week (weeks start on Monday)"))
+        .mark_bar()
+        .encode(
+            x=alt.X("week:T", title=None), y=alt.Y("items:Q", title="items"),
+            color=alt.Color("what:N", title=None, scale=alt.Scale(domain=["delivered", "cancelled"],
+                                                                  range=[KIND_COLOURS["done"], KIND_COLOURS["backlog"]])),
+            tooltip=[alt.Tooltip("week:T"), "what:N", "items:Q"],
+        )
+        .properties(height=220)
+    )
+    return finding, chart
+
+
+def cycle_time_scatter(finished: pd.DataFrame, limit: int = 5000) -> tuple[str, alt.LayerChart]:
+    """Cycle time of each delivered item by finish date, with the 50th, 85th and 95th percentile
+    lines (computed over every delivered item; only the latest ``limit`` points are drawn)."""
+    delivered = finished[~finished["cancelled"] & finished["cycle_hours"].notna()].copy()
+    delivered["cycle_days"] = _days(delivered, "cycle_hours")
+    delivered["done_at"] = pd.to_datetime(delivered["done_at"], utc=True)
+    lines = pd.DataFrame({"percentile": ["50th", "85th", "95th"],
+                          "days": [delivered["cycle_days"].quantile(q) if len(delivered) else 0.0 for q in (0.5, 0.85, 0.95)]})
+    finding = (f"85% of items finished within {lines['days'][1]:.1f} days of starting" if len(delivered)
+               else "No delivered item in this period")
+    shown = delivered.sort_values("done_at").tail(limit)
+    note = f"the latest {limit:,} of {len(delivered):,} items drawn" if len(delivered) > limit else f"{len(delivered):,} items"
+    base = alt.Chart(shown, title=alt.Title(finding, subtitle=f"Cycle time by finish date; {note}; lines over all items"))
+    points = base.mark_circle(size=18, opacity=0.5, color=KIND_COLOURS["active"]).encode(
+        x=alt.X("done_at:T", title=None), y=alt.Y("cycle_days:Q", title="cycle time (days)"),
+        tooltip=["key:N", alt.Tooltip("done_at:T", title="done"), alt.Tooltip("cycle_days:Q", title="days", format=".1f")])
+    rules = alt.Chart(lines).mark_rule(strokeDash=[4, 3], color="#222222").encode(y="days:Q", tooltip=["percentile:N", alt.Tooltip("days:Q", format=".1f")])
+    labels = alt.Chart(lines).mark_text(align="left", dx=4, dy=-6, color="#222222").encode(
+        y="days:Q", x=alt.value(0), text=alt.Text("percentile:N"))
+    return finding, (points + rules + labels).properties(height=300)
+
+
+def ageing_work(ageing: pd.DataFrame) -> tuple[str, alt.LayerChart]:
+    """Age of each item in progress by its current stage, against the age at which delivered
+    items left that stage (50th, 85th and 95th percentile ticks)."""
+    data = ageing.copy()
+    data["age_days"] = _days(data, "age_hours")
+    at_risk = int(data["at_risk"].sum()) if len(data) else 0
+    finding = (f"{at_risk:,} of {len(data):,} items in progress are older than their stage's p85" if len(data)
+               else "No item in progress")
+    order = list(data.sort_values("order")["stage"].drop_duplicates())
+    data["status"] = data["at_risk"].map({True: "at risk", False: "on track"})
+    base = alt.Chart(data, title=alt.Title(finding, subtitle="Age since commitment of each item in progress; ticks: age at which delivered items left the stage (p50, p85, p95)"))
+    points = base.mark_circle(size=40, opacity=0.7).encode(
+        x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=140)),
+        y=alt.Y("age_days:Q", title="age (days)"), xOffset=alt.XOffset("jitter:Q"),
+        color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["on track", "at risk"],
+                                                                range=[KIND_COLOURS["active"], "#D55E00"])),
+        shape=alt.Shape("status:N", title=None),
+        tooltip=["key:N", "stage:N", alt.Tooltip("age_days:Q", title="age (days)", format=".1f"), "status:N"],
+    ).transform_calculate(jitter="random()")
+    bands = data.drop_duplicates("stage").melt(id_vars=["stage"], value_vars=["stage_p50_hours", "stage_p85_hours", "stage_p95_hours"],
+                                               var_name="percentile", value_name="hours").dropna()
+    bands["days"] = bands["hours"] / 24.0
+    bands["percentile"] = bands["percentile"].map({"stage_p50_hours": "p50", "stage_p85_hours": "p85", "stage_p95_hours": "p95"})
+    ticks = alt.Chart(bands).mark_tick(thickness=2, size=40, color="#222222").encode(
+        x=alt.X("stage:N", sort=order), y="days:Q", tooltip=["stage:N", "percentile:N", alt.Tooltip("days:Q", format=".1f")])
+    return finding, (points + ticks).properties(height=300)
+
+
+def lead_time_histogram(finished: pd.DataFrame) -> tuple[str, alt.Chart]:
+    """Lead time of delivered items, in days."""
+    delivered = finished[~finished["cancelled"]].copy()
+    delivered["lead_days"] = _days(delivered, "lead_hours")
+    if len(delivered):
+        p50, p85 = delivered["lead_days"].quantile(0.5), delivered["lead_days"].quantile(0.85)
+        finding = f"Half of the items are delivered within {p50:.1f} days of creation, 85% within {p85:.1f}"
+        cap = float(delivered["lead_days"].quantile(0.98))
+        delivered["lead_days"] = delivered["lead_days"].clip(upper=cap)
+    else:
+        finding = "No delivered item in this period"
+    chart = (
+        alt.Chart(delivered[["lead_days"]], title=alt.Title(finding, subtitle="Delivered items by lead time (days); the last bar holds the longest 2%"))
+        .mark_bar(color=KIND_COLOURS["done"])
+        .encode(x=alt.X("lead_days:Q", bin=alt.Bin(maxbins=40), title="lead time (days)"), y=alt.Y("count():Q", title="items"),
+                tooltip=[alt.Tooltip("count():Q", title="items")])
+        .properties(height=220)
+    )
+    return finding, chart

@@ -1,0 +1,37 @@
+import streamlit as st
+
+from vsm_app import data
+from vsm_app.context import caption_for, page_setup, view_from_url
+from vsm_app.display import plain
+from vsm_app.viewstate import describe
+from vsm_core import charts
+from vsm_core.export import safe_csv_bytes
+
+store, view = page_setup("Flow")
+if view is None:
+    st.title("Flow")
+    st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
+    st.stop()
+state, query = view_from_url()
+try:
+    tables = data.flow_tables(view.info.dataset, view.version, query)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+lead_finding, lead_chart = charts.lead_time_histogram(tables["finished"])
+st.title(plain(lead_finding))
+st.caption(f"{caption_for(view, tables['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])}")
+
+sections = (
+    ("Cumulative flow", charts.cumulative_flow(tables["wip"]), "wip", "cumulative-flow.csv"),
+    ("Throughput", charts.weekly_throughput(tables["throughput"]), "throughput", "throughput.csv"),
+    ("Cycle time", charts.cycle_time_scatter(tables["finished"]), "finished", "finished-items.csv"),
+    ("Ageing work in progress", charts.ageing_work(tables["ageing"]), "ageing", "ageing.csv"),
+    ("Lead time", (lead_finding, lead_chart), "finished", "finished-items.csv"),
+)
+for n, (heading, (_, chart), table, file_name) in enumerate(sections):
+    st.subheader(heading)
+    st.altair_chart(chart, width="stretch")
+    st.download_button(f"{heading} data (CSV)", data=safe_csv_bytes(tables[table]), file_name=file_name,
+                       mime="text/csv", icon=":material/download:", key=f"csv-{n}")
