@@ -191,22 +191,26 @@ def ageing_work(ageing: pd.DataFrame) -> tuple[str, alt.LayerChart]:
     return finding, (points + ticks).properties(height=300)
 
 
-def lead_time_histogram(finished: pd.DataFrame) -> tuple[str, alt.Chart]:
-    """Lead time of delivered items, in days."""
-    delivered = finished[~finished["cancelled"]].copy()
-    delivered["lead_days"] = _days(delivered, "lead_hours")
-    if len(delivered):
-        p50, p85 = delivered["lead_days"].quantile(0.5), delivered["lead_days"].quantile(0.85)
+def lead_time_histogram(finished: pd.DataFrame, bins: int = 40) -> tuple[str, alt.Chart]:
+    """Lead time of delivered items, in days, binned here (so 100,000 items do not travel to
+    the browser); the last bin holds the longest 2 %."""
+    import numpy as np
+
+    lead = finished.loc[~finished["cancelled"], "lead_hours"].dropna().to_numpy() / 24.0
+    if len(lead):
+        p50, p85 = np.percentile(lead, [50, 85])
         finding = f"Half of the items are delivered within {p50:.1f} days of creation, 85% within {p85:.1f}"
-        cap = float(delivered["lead_days"].quantile(0.98))
-        delivered["lead_days"] = delivered["lead_days"].clip(upper=cap)
+        counts, edges = np.histogram(np.minimum(lead, np.percentile(lead, 98)), bins=bins)
     else:
         finding = "No delivered item in this period"
+        counts, edges = np.zeros(0, dtype=int), np.zeros(1)
+    data = pd.DataFrame({"from_days": edges[:-1], "to_days": edges[1:], "items": counts})
     chart = (
-        alt.Chart(delivered[["lead_days"]], title=alt.Title(finding, subtitle="Delivered items by lead time (days); the last bar holds the longest 2%"))
+        alt.Chart(data, title=alt.Title(finding, subtitle="Delivered items by lead time (days); the last bar holds the longest 2%"))
         .mark_bar(color=KIND_COLOURS["done"])
-        .encode(x=alt.X("lead_days:Q", bin=alt.Bin(maxbins=40), title="lead time (days)"), y=alt.Y("count():Q", title="items"),
-                tooltip=[alt.Tooltip("count():Q", title="items")])
+        .encode(x=alt.X("from_days:Q", bin="binned", title="lead time (days)"), x2="to_days:Q", y=alt.Y("items:Q", title="items"),
+                tooltip=[alt.Tooltip("from_days:Q", title="from (days)", format=".1f"),
+                         alt.Tooltip("to_days:Q", title="to (days)", format=".1f"), "items:Q"])
         .properties(height=220)
     )
     return finding, chart
