@@ -1,23 +1,13 @@
 import streamlit as st
 
 from vsm_app import data
-from vsm_app.context import caption_for, page_setup, view_from_url
+from vsm_app.context import caption_for, computed_view
 from vsm_app.display import plain
 from vsm_app.viewstate import describe
 from vsm_core import charts
 from vsm_core.export import safe_csv_bytes
 
-store, view = page_setup("Flow")
-if view is None:
-    st.title("Flow")
-    st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
-    st.stop()
-state, query = view_from_url()
-try:
-    tables = data.flow_tables(view.info.dataset, view.version, query)
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
+view, state, query, tables = computed_view("Flow", data.flow_tables)
 
 lead_finding, lead_chart = charts.lead_time_histogram(tables["finished"])
 st.title(plain(lead_finding))

@@ -98,12 +98,11 @@ def view_from_url():
     return state, tuple(sorted((key, tuple(values)) for key, values in params.items()))
 
 
-def decisions_view(title: str):
-    """Set-up of a decision page: the view, the view's query from the URL, and the ranking and
-    changes of that view (cached). Stops the page with one sentence when there is no dataset
-    or the view cannot be computed (a stage map id the dataset does not have...)."""
-    from vsm_app import data
-
+def computed_view(title: str, compute):
+    """Set-up of a page that shows a computed view: the dataset, the view the URL names and
+    ``compute(dataset, version, query)`` (a cached function of ``vsm_app.data``). Stops the page
+    with one sentence when there is no dataset or the view cannot be computed (a stage map id
+    the dataset does not have...)."""
     _, view = page_setup(title)
     if view is None:
         st.title(title)
@@ -111,8 +110,15 @@ def decisions_view(title: str):
         st.stop()
     state, query = view_from_url()
     try:
-        result = data.decisions(view.info.dataset, view.version, query)
+        result = compute(view.info.dataset, view.version, query)
     except ValueError as exc:
         st.error(str(exc))
         st.stop()
     return view, state, query, result
+
+
+def decisions_view(title: str):
+    """``computed_view`` with the bottleneck ranking and the changes of the view."""
+    from vsm_app import data
+
+    return computed_view(title, data.decisions)
