@@ -96,3 +96,20 @@ def test_flow_page_states_each_finding_and_draws_its_charts(review_queue, page):
     page.get_by_text("85% of items finished within").first.wait_for(timeout=30_000)
     assert page.get_by_test_id("stVegaLiteChart").count() == 5
     page.screenshot(path=str(ARTIFACTS / "flow.png"), full_page=True)
+
+
+def test_stream_map_draws_the_stages_and_opens_a_drill_down(review_queue, page):
+    server, dataset, team = review_queue
+    queue = team.expected_bottleneck_stage
+    page.goto(f"{server.url}/stream_map?dataset={dataset}&all_types=1")
+    wait_for_run(page, timeout_ms=120_000)
+    page.get_by_role("heading", level=1).wait_for(timeout=60_000)
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Value stream: lead time ")
+    frame = page.frame_locator("iframe").first
+    frame.locator("g.stage-shape").first.wait_for(timeout=30_000)
+    shapes = frame.locator("g.stage-shape")
+    names = [shapes.nth(i).get_attribute("data-stage") for i in range(shapes.count())]
+    assert queue in names and len(names) == len(set(names)) >= 4
+    assert frame.locator("g.stage-shape.worst").get_attribute("data-stage") == queue
+    page.get_by_role("heading", name="there now", exact=False).wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "stream-map.png"), full_page=True)

@@ -88,3 +88,16 @@ def flow_tables(dataset: str, version: int, query: tuple) -> dict:
     with _flow(dataset, version, query) as flow:
         return {"wip": measures.wip_daily(flow), "throughput": measures.throughput(flow),
                 "finished": measures.finished_items(flow), "ageing": measures.ageing(flow), "clock": flow.clock.label}
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing the value stream...")
+def stream_map(dataset: str, version: int, query: tuple) -> dict:
+    """The map section, the stage table and the items in progress of one view."""
+    from vsm_core.decisions.inputs import DecisionInputs
+    from vsm_core.export.html_report import key_figures, value_stream_map_html
+
+    with _flow(dataset, version, query) as flow:
+        inputs = DecisionInputs(flow)
+        figures = key_figures(flow, inputs)
+        return {"html": value_stream_map_html(flow, inputs), "stages": inputs.stage_table, "ageing": inputs.ageing,
+                "figures": figures, "clock": flow.clock.label}

@@ -16,6 +16,7 @@ _inside = threading.local()
 
 PAGES = (
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("pages/stream_map.py", "Stream map", ":material/account_tree:", "stream_map"),
     ("pages/bottlenecks.py", "Bottlenecks", ":material/troubleshoot:", "bottlenecks"),
     ("pages/changes.py", "Changes", ":material/science:", "changes"),
     ("pages/flow.py", "Flow", ":material/stacked_line_chart:", "flow"),

@@ -236,6 +236,17 @@ def _figures_html(f: KeyFigures) -> str:
     return f'<section>\n<h2>Key figures</h2>\n<div class="cards">{items}</div>\n</section>'
 
 
+def value_stream_map_html(flow: Flow, inputs: DecisionInputs | None = None) -> str:
+    """The value stream map section alone (legend, SVG map with the lead-time ladder, other
+    loops) as a small document with its style and the same no-script Content-Security-Policy
+    as the report, for the dashboard to show in a frame."""
+    inputs = inputs or DecisionInputs(flow)
+    worst = worst_stage(rank_bottlenecks(flow, inputs=inputs))
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n<style>{STYLE}</style>\n</head>\n'
+            f"<body>\n{_map_section_html(flow, inputs, worst)}\n</body>\n</html>\n")
+
+
 def _map_section_html(flow: Flow, inputs: DecisionInputs, worst: Bottleneck | None) -> str:
     stages = _map_stages(flow, inputs.stage_table)
     loops = inputs.loops
