@@ -115,16 +115,27 @@ def _open_view(args: argparse.Namespace):
         raise _BadOption(str(exc)) from None
 
 
-def _cmd_stages(args: argparse.Namespace) -> int:
-    from vsm_core.metrics.report import stages_report, view_description
+def _computed_view(args: argparse.Namespace, compute):
+    """``compute(flow, info, version)`` on the view the options name, and the view described
+    (dataset, version, as-of, stage map, clock, filters); a ValueError is one sentence, exit 2."""
+    from vsm_core.metrics.report import view_description
 
     flow, info, version = _open_view(args)
     with flow:
-        rows = stages_report(flow)
-        if args.json:
-            print(json.dumps(rows, ensure_ascii=False))
-            return 0
-        view = view_description(flow, info.dataset, version)
+        try:
+            result = compute(flow, info, version)
+        except ValueError as exc:
+            raise _BadOption(str(exc)) from None
+        return result, info, version, view_description(flow, info.dataset, version)
+
+
+def _cmd_stages(args: argparse.Namespace) -> int:
+    from vsm_core.metrics.report import stages_report
+
+    rows, info, version, view = _computed_view(args, lambda flow, *_: stages_report(flow))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
     print(f"{info.name} (version {version}), as of {view['as_of']}, {view['clock']['label']}, stage map {view['stage_map']}")
     print(f"{'stage':<28} {'kind':<8} {'items':>7} {'median d':>9} {'p85 d':>8} {'share':>7} {'days of LT':>10} {'now':>6}")
     for row in rows:
@@ -138,11 +149,10 @@ def _cmd_stages(args: argparse.Namespace) -> int:
 
 
 def _cmd_flow(args: argparse.Namespace) -> int:
-    from vsm_core.metrics.report import flow_report, view_description
+    from vsm_core.metrics.report import flow_report
 
-    flow, info, version = _open_view(args)
-    with flow:
-        report = {**view_description(flow, info.dataset, version), **flow_report(flow, with_items=args.items)}
+    measures, info, version, view = _computed_view(args, lambda flow, *_: flow_report(flow, with_items=args.items))
+    report = {**view, **measures}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
@@ -167,12 +177,9 @@ def _cmd_flow(args: argparse.Namespace) -> int:
 
 def _cmd_bottlenecks(args: argparse.Namespace) -> int:
     from vsm_core.decisions.bottlenecks import rank_bottlenecks
-    from vsm_core.metrics.report import plain, view_description
+    from vsm_core.metrics.report import plain
 
-    flow, info, version = _open_view(args)
-    with flow:
-        report = rank_bottlenecks(flow)
-        view = view_description(flow, info.dataset, version)
+    report, info, version, view = _computed_view(args, lambda flow, *_: rank_bottlenecks(flow))
     ranking = [{k: plain(v) for k, v in stage.to_dict().items()} for stage in report.stages]
     if args.json:
         if args.summary:
@@ -198,12 +205,9 @@ def _cmd_bottlenecks(args: argparse.Namespace) -> int:
 
 def _cmd_changes(args: argparse.Namespace) -> int:
     from vsm_core.decisions.levers import recommend_changes
-    from vsm_core.metrics.report import plain, view_description
+    from vsm_core.metrics.report import plain
 
-    flow, info, version = _open_view(args)
-    with flow:
-        changes = recommend_changes(flow)
-        view = view_description(flow, info.dataset, version)
+    changes, info, version, view = _computed_view(args, lambda flow, *_: recommend_changes(flow))
     rows = [{k: plain(v) for k, v in change.to_dict().items()} for change in changes]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -221,17 +225,13 @@ def _cmd_changes(args: argparse.Namespace) -> int:
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
     from vsm_core.decisions.whatif import StageTarget, what_if
-    from vsm_core.metrics.report import view_description
 
-    flow, info, version = _open_view(args)
-    with flow:
-        try:
-            target = StageTarget(args.stage, reduce_wait_pct=args.reduce_wait, reduce_active_pct=args.reduce_active,
-                                 wip_limit=args.wip_limit)
-            result = what_if(flow, [target], runs=args.runs)
-        except ValueError as exc:
-            raise _BadOption(str(exc)) from None
-        view = view_description(flow, info.dataset, version)
+    def project(flow, *_):
+        target = StageTarget(args.stage, reduce_wait_pct=args.reduce_wait, reduce_active_pct=args.reduce_active,
+                             wip_limit=args.wip_limit)
+        return what_if(flow, [target], runs=args.runs)
+
+    result, info, version, view = _computed_view(args, project)
     data = result.to_dict()
     if args.json:
         print(json.dumps({**view, **data}, ensure_ascii=False))
@@ -295,15 +295,9 @@ def _check_stage(info, stage: str) -> None:
 
 def _experiment_show(args: argparse.Namespace) -> int:
     from vsm_core.decisions import experiments
-    from vsm_core.metrics.report import view_description
 
-    flow, info, version = _open_view(args)
-    with flow:
-        try:
-            result = experiments.evaluate(flow, experiments.load_experiment(info.path, args.experiment))
-        except ValueError as exc:
-            raise _BadOption(str(exc)) from None
-        view = view_description(flow, info.dataset, version)
+    result, _, _, view = _computed_view(
+        args, lambda flow, info, _: experiments.evaluate(flow, experiments.load_experiment(info.path, args.experiment)))
     data = result.to_dict()
     if args.json:
         print(json.dumps({**view, **data}, ensure_ascii=False))
@@ -315,12 +309,8 @@ def _experiment_show(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from vsm_core.export import leader_report_html
 
-    flow, info, version = _open_view(args)
-    with flow:
-        try:
-            page = leader_report_html(flow, dataset_name=info.name, dataset_id=info.dataset, version=version, link=args.link)
-        except ValueError as exc:
-            raise _BadOption(str(exc)) from None
+    page, *_ = _computed_view(args, lambda flow, info, version: leader_report_html(
+        flow, dataset_name=info.name, dataset_id=info.dataset, version=version, link=args.link))
     try:
         Path(args.out).write_text(page, encoding="utf-8")
     except OSError as exc:
