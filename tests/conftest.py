@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -38,7 +39,9 @@ def jira_issue(key, created, status, changes=(), *, issue_id=None, updated=None,
             "items": [{"field": "status", "fieldtype": "jira", "fromString": from_status, "toString": to_status}],
         })
     body = {
-        "id": str(issue_id or abs(hash(key)) % 10**6), "key": key,
+        # A stable id per key: Python's str hash changes per process, and two keys sharing an
+        # id would be de-duplicated into one issue by the importer.
+        "id": str(issue_id or int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)), "key": key,
         "self": "https://example.atlassian.net/rest/api/2/issue/1",
         "fields": {
             "created": created, "updated": updated or (changes[-1][0] if changes else created),
