@@ -12,12 +12,7 @@ view, state, query, result = decisions_view("Bottlenecks")
 
 report, changes = result["report"], result["changes"]
 ranking = pd.DataFrame(report["stages"])
-flagged = ranking[ranking["stands_out"]] if len(ranking) else ranking
-if len(flagged):
-    top = flagged.iloc[0]
-    title = f"{top['stage']} costs {top['share_of_lead_time']:.0%} of lead time"
-else:
-    title = "No stage stands out"
+title = report["title"]
 st.title(plain(title))
 st.caption(f"{caption_for(view, result['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])} · stage map {result['stage_map']}")
 st.text(report["summary"])  # plain text: stage names come from Jira

@@ -95,6 +95,7 @@ def test_an_even_flow_raises_no_alarm_and_promises_nothing(store, tmp_path):
         report = rank_bottlenecks(flow)
         changes = recommend_changes(flow)
     assert report.healthy and not any(s.stands_out for s in report.stages)
+    assert report.title == "No stage stands out"
     assert report.summary.startswith("No stage stands out")
     assert changes == []
 
@@ -105,6 +106,7 @@ def test_three_items_are_too_few_to_call_a_bottleneck(store, tmp_path):
         report = rank_bottlenecks(flow)
     assert report.stages[0].stage == "Awaiting Review"
     assert report.healthy and "too few" in report.summary
+    assert report.title == "Too few delivered items (3) to name a bottleneck"
 
 
 def test_work_sent_back_from_review_asks_for_clearer_requirements(store, tmp_path):

@@ -99,8 +99,24 @@ class BottleneckReport:
     mean_flow_days: float | None
     backlog: dict
 
+    @property
+    def worst(self) -> Bottleneck | None:
+        """The highest-ranked stage that stands out, or None when the flow looks healthy."""
+        return next((s for s in self.stages if s.stands_out), None)
+
+    @property
+    def title(self) -> str:
+        """The finding in a few words: the title of the page and of the report."""
+        if self.worst is not None:
+            return f"{self.worst.stage} costs {self.worst.share_of_lead_time:.0%} of lead time"
+        if self.delivered_items == 0:
+            return "No item was delivered in this view"
+        if self.delivered_items < MIN_ITEMS:
+            return f"Too few delivered items ({self.delivered_items}) to name a bottleneck"
+        return "No stage stands out"
+
     def to_dict(self) -> dict:
-        return {"healthy": self.healthy, "summary": self.summary, "delivered_items": self.delivered_items,
+        return {"title": self.title, "healthy": self.healthy, "summary": self.summary, "delivered_items": self.delivered_items,
                 "mean_flow_days": self.mean_flow_days, "backlog": self.backlog,
                 "stages": [s.to_dict() for s in self.stages]}
 

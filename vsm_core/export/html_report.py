@@ -50,7 +50,6 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from vsm_core.decisions import bottlenecks as bottleneck_rules
 from vsm_core.decisions.bottlenecks import (
     Bottleneck,
     BottleneckReport,
@@ -137,23 +136,6 @@ def key_figures(flow: Flow, inputs: DecisionInputs) -> KeyFigures:
     )
 
 
-def worst_stage(report: BottleneckReport) -> Bottleneck | None:
-    """The highest-ranked stage that stands out, or None when the flow looks healthy."""
-    return next((s for s in report.stages if s.stands_out), None)
-
-
-def report_title(report: BottleneckReport) -> str:
-    """The finding in a few words: the title of the page."""
-    worst = worst_stage(report)
-    if worst is not None:
-        return f"{worst.stage} costs {worst.share_of_lead_time:.0%} of lead time"
-    if report.delivered_items == 0:
-        return "No item was delivered in this view"
-    if report.delivered_items < bottleneck_rules.MIN_ITEMS:
-        return f"Too few delivered items ({report.delivered_items}) to name a bottleneck"
-    return "No stage stands out"
-
-
 def describe_filters(filters: Filters) -> list[tuple[str, str]]:
     """The filters in words, as (what, value) pairs for the report's header."""
     window = "all dates"
@@ -188,8 +170,8 @@ def leader_report_html(flow: Flow, *, dataset_name: str, dataset_id: str, versio
     ranking = rank_bottlenecks(flow, inputs=inputs)
     changes = recommend_changes(flow, inputs=inputs)
     figures = key_figures(flow, inputs)
-    title = report_title(ranking)
-    worst = worst_stage(ranking)
+    title = ranking.title
+    worst = ranking.worst
     body = "\n".join((
         _header_html(flow, title, dataset_name, dataset_id, version, link),
         _figures_html(figures),
@@ -241,7 +223,7 @@ def value_stream_map_html(flow: Flow, inputs: DecisionInputs | None = None) -> s
     loops) as a small document with its style and the same no-script Content-Security-Policy
     as the report, for the dashboard to show in a frame."""
     inputs = inputs or DecisionInputs(flow)
-    worst = worst_stage(rank_bottlenecks(flow, inputs=inputs))
+    worst = rank_bottlenecks(flow, inputs=inputs).worst
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n<style>{STYLE}</style>\n</head>\n'
             f"<body>\n{_map_section_html(flow, inputs, worst)}\n</body>\n</html>\n")
