@@ -96,8 +96,10 @@ def stream_map(dataset: str, version: int, query: tuple) -> dict:
     from vsm_core.decisions.inputs import DecisionInputs
     from vsm_core.export.html_report import key_figures, value_stream_map_html
 
+    ranking = decisions(dataset, version, query)["report"]  # cached: the bootstrap runs once per view
+    worst = next((s["stage"] for s in ranking["stages"] if s["stands_out"]), None)
     with _flow(dataset, version, query) as flow:
         inputs = DecisionInputs(flow)
         figures = key_figures(flow, inputs)
-        return {"html": value_stream_map_html(flow, inputs), "stages": inputs.stage_table, "ageing": inputs.ageing,
+        return {"html": value_stream_map_html(flow, inputs, worst=worst), "stages": inputs.stage_table, "ageing": inputs.ageing,
                 "figures": figures, "clock": flow.clock.label}

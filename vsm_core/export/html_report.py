@@ -175,7 +175,7 @@ def leader_report_html(flow: Flow, *, dataset_name: str, dataset_id: str, versio
     body = "\n".join((
         _header_html(flow, title, dataset_name, dataset_id, version, link),
         _figures_html(figures),
-        _map_section_html(flow, inputs, worst),
+        _map_section_html(flow, inputs, worst.stage if worst else None),
         _bottlenecks_html(ranking),
         _changes_html(changes),
         _footer_html(flow, generated_at),
@@ -218,23 +218,23 @@ def _figures_html(f: KeyFigures) -> str:
     return f'<section>\n<h2>Key figures</h2>\n<div class="cards">{items}</div>\n</section>'
 
 
-def value_stream_map_html(flow: Flow, inputs: DecisionInputs | None = None) -> str:
+def value_stream_map_html(flow: Flow, inputs: DecisionInputs | None = None, *, worst: str | None = None) -> str:
     """The value stream map section alone (legend, SVG map with the lead-time ladder, other
     loops) as a small document with its style and the same no-script Content-Security-Policy
-    as the report, for the dashboard to show in a frame."""
+    as the report, for the dashboard to show in a frame. ``worst`` is the stage to mark (the
+    dashboard passes the one its cached ranking found, so the ranking is not run again)."""
     inputs = inputs or DecisionInputs(flow)
-    worst = rank_bottlenecks(flow, inputs=inputs).worst
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n<style>{STYLE}</style>\n</head>\n'
             f"<body>\n{_map_section_html(flow, inputs, worst)}\n</body>\n</html>\n")
 
 
-def _map_section_html(flow: Flow, inputs: DecisionInputs, worst: Bottleneck | None) -> str:
+def _map_section_html(flow: Flow, inputs: DecisionInputs, worst: str | None) -> str:
     stages = _map_stages(flow, inputs.stage_table)
     loops = inputs.loops
     on_line = {s.name for s in stages if not s.side}
     drawn = loops[loops["from_stage"].isin(on_line) & loops["to_stage"].isin(on_line)].head(TOP_LOOPS)
-    svg = value_stream_svg(stages, drawn, worst.stage if worst else None)
+    svg = value_stream_svg(stages, drawn, worst)
     others = loops.drop(drawn.index)
     note = ""
     if len(others):
