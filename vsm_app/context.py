@@ -122,3 +122,14 @@ def decisions_view(title: str):
     from vsm_app import data
 
     return computed_view(title, data.decisions)
+
+
+def choose_stage_map(map_id: str | None) -> None:
+    """Show the current dataset under stage map ``map_id`` from the next run on (None: the
+    dataset's latest saved map); the URL names it, so the link reproduces the view."""
+    if map_id:
+        st.session_state["view_map"] = map_id
+        st.query_params["map"] = map_id
+    else:
+        st.session_state.pop("view_map", None)
+        st.query_params.pop("map", None)
