@@ -1,7 +1,8 @@
 import streamlit as st
 
-from vsm_app.context import page_setup
+from vsm_app.context import View, page_setup
 from vsm_app.display import plain, show_findings, show_summary
+from vsm_app.stagemap_editor import show_stage_map_editor
 from vsm_app.uploads import import_uploads
 from vsm_core.ingest import FORMATS
 from vsm_core.problems import ImportProblem
@@ -58,3 +59,9 @@ if submitted:
     st.session_state["dataset"] = result.dataset
     st.page_link("pages/overview.py", label="Open the new dataset", icon=":material/arrow_forward:",
                  query_params={"dataset": result.dataset})
+    view = View(info=info, version=result.version, meta=info.meta(result.version))
+
+if view is not None:
+    st.divider()
+    st.header(f"Stages of {plain(view.info.name)}")
+    show_stage_map_editor(store, view)

@@ -189,9 +189,11 @@ class BaseCache:
 
 
 def resolve_stage_map(info: DatasetInfo, con: duckdb.DuckDBPyConnection, map_id: str | None = None,
-                      version: int | None = None) -> StageMap:
-    """The stage map a view uses: ``map_id`` when given, else the dataset's most recently saved
-    map, else the data version's inferred default."""
+                      version: int | None = None, *, stage_map: StageMap | None = None) -> StageMap:
+    """The stage map a view uses: ``stage_map`` when given (an unsaved draft), else ``map_id``,
+    else the dataset's most recently saved map, else the data version's inferred default."""
+    if stage_map is not None:
+        return stage_map
     if map_id:
         return load_stage_map(info.path, map_id)
     saved = list_stage_maps(info.path)
@@ -201,15 +203,17 @@ def resolve_stage_map(info: DatasetInfo, con: duckdb.DuckDBPyConnection, map_id:
 
 
 def open_flow(info: DatasetInfo, version: int | None = None, *, map_id: str | None = None,
-              filters: Filters = Filters(), clock: Clock = Clock()) -> Flow:
-    """Prepare the flow of a stored dataset version (the latest by default)."""
+              filters: Filters = Filters(), clock: Clock = Clock(), stage_map: StageMap | None = None) -> Flow:
+    """Prepare the flow of a stored dataset version (the latest by default); ``stage_map`` measures
+    an unsaved map (the editor's preview) in place of a saved one. The base tables are cached by
+    the map's content hash either way."""
     from vsm_core.queries import as_of as version_as_of
     from vsm_core.queries import open_version
 
     version = version or info.latest
     con = open_version(info, version)
     try:
-        stage_map = resolve_stage_map(info, con, map_id, version)
+        stage_map = resolve_stage_map(info, con, map_id, version, stage_map=stage_map)
         return prepare_flow(con, stage_map, version_as_of(info, version), filters=filters, clock=clock,
                             cache_dir=info.path / "derived" / f"v{version}")
     except BaseException:
