@@ -60,3 +60,9 @@ def wait_for_run(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
     page.wait_for_function("document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0", timeout=timeout_ms)
+
+
+def metric(page, label: str) -> str:
+    """The value shown by the metric labelled ``label`` (the first one on the page)."""
+    box = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)).first
+    return box.get_by_test_id("stMetricValue").inner_text()

@@ -40,15 +40,15 @@ def test_deep_link_shows_the_planted_queue_first_and_the_review_sla(review_queue
     page.goto(f"{server.url}/bottlenecks?dataset={dataset}&all_types=1")
     wait_for_run(page, timeout_ms=120_000)
     queue = team.expected_bottleneck_stage
-    heading = page.get_by_role("heading", level=1)
+    heading = page.get_by_test_id("stMain").get_by_role("heading", level=1)
     heading.wait_for(timeout=60_000)
     assert heading.inner_text().startswith(f"{queue} costs ")
     page.get_by_role("heading", name="What to change first").wait_for(timeout=30_000)
-    first_change = page.get_by_role("heading", level=3).first.inner_text()
+    first_change = page.get_by_test_id("stMain").get_by_role("heading", level=3).first.inner_text()
     assert first_change.startswith("1. Set a review SLA for " + queue)
     # The dataset name is shown as typed, never as markup.
-    assert "Review <b>queue</b> team" in page.get_by_test_id("stCaptionContainer").first.inner_text()
-    assert "all issue types" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+    assert "Review <b>queue</b> team" in page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first.inner_text()
+    assert "all issue types" in page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "bottlenecks.png"), full_page=True)
     with page.expect_download(timeout=60_000) as download:
@@ -88,7 +88,7 @@ def test_flow_page_states_each_finding_and_draws_its_charts(review_queue, page):
     server, dataset, _ = review_queue
     page.goto(f"{server.url}/flow?dataset={dataset}&all_types=1")
     wait_for_run(page, timeout_ms=120_000)
-    heading = page.get_by_role("heading", level=1)
+    heading = page.get_by_test_id("stMain").get_by_role("heading", level=1)
     heading.wait_for(timeout=60_000)
     assert heading.inner_text().startswith("Half of the items are delivered within ")
     for section in ("Cumulative flow", "Throughput", "Cycle time", "Ageing work in progress", "Lead time"):
@@ -103,8 +103,8 @@ def test_stream_map_draws_the_stages_and_opens_a_drill_down(review_queue, page):
     queue = team.expected_bottleneck_stage
     page.goto(f"{server.url}/stream_map?dataset={dataset}&all_types=1")
     wait_for_run(page, timeout_ms=120_000)
-    page.get_by_role("heading", level=1).wait_for(timeout=60_000)
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Value stream: lead time ")
+    page.get_by_test_id("stMain").get_by_role("heading", level=1).wait_for(timeout=60_000)
+    assert page.get_by_test_id("stMain").get_by_role("heading", level=1).inner_text().startswith("Value stream: lead time ")
     frame = page.frame_locator("iframe").first
     frame.locator("g.stage-shape").first.wait_for(timeout=30_000)
     shapes = frame.locator("g.stage-shape")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from browser_support import Server, wait_for_run
+from browser_support import metric, Server, wait_for_run
 from conftest import ARTIFACTS, run_cli
 
 pytestmark = pytest.mark.browser
@@ -37,8 +37,7 @@ def test_deep_link_as_first_request_shows_the_named_dataset(seeded, page):
     wait_for_run(page)
     page.get_by_role("heading", name="Puppet sample").wait_for(timeout=30_000)
     assert f"dataset={dataset}" in page.url
-    values = page.get_by_test_id("stMetricValue").all_inner_texts()
-    assert values[:2] == ["5", "16"]
+    assert (metric(page, "Issues"), metric(page, "Status changes")) == ("5", "16")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-deeplink.png"), full_page=True)
 

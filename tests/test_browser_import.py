@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import wait_for_run
+from browser_support import metric, wait_for_run
 from conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -14,9 +14,8 @@ def test_first_visit_shows_the_demo_dataset(dashboard, page):
     page.goto(dashboard.url)
     wait_for_run(page, timeout_ms=120_000)
     page.get_by_role("heading", name="Demo team (simulated)").wait_for(timeout=60_000)
-    values = page.get_by_test_id("stMetricValue").all_inner_texts()
-    assert int(values[0].replace(",", "")) >= 1000  # issues
-    assert int(values[1].replace(",", "")) > int(values[0].replace(",", ""))  # status changes
+    issues, changes = (int(metric(page, label).replace(",", "")) for label in ("Issues", "Status changes"))
+    assert issues >= 1000 and changes > issues
     page.get_by_text("of their time before done in").first.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-demo.png"), full_page=True)
@@ -88,7 +87,7 @@ def test_markdown_in_a_dataset_name_shows_as_typed(dashboard, page, real):
     page.get_by_text("Imported 5 issues").wait_for(timeout=60_000)
     page.get_by_role("link", name="Open the new dataset").click()
     wait_for_run(page)
-    heading = page.get_by_test_id("stHeading").first
+    heading = page.get_by_test_id("stMain").get_by_test_id("stHeading").first
     heading.wait_for(timeout=30_000)
     assert heading.inner_text().replace("\u2060", "").strip() == name
     links = page.locator("a[href='http://example.invalid']")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 from vsm_app.display import plain
 from vsm_app.navigation import ensure_navigation
+from vsm_app.viewstate import ViewState
 from vsm_core.ingest import SourceFile, import_files
 from vsm_core.store import DatasetInfo, Store, StoreError, open_store
 
@@ -48,6 +50,20 @@ class View:
     meta: dict
 
 
+def _wanted_version(info: DatasetInfo) -> int:
+    """The data version the URL names, else the one this session last showed for the dataset,
+    else the latest. A link keeps its version: a later import is offered, not swapped in."""
+    raw = st.query_params.get("v")
+    if raw and raw.isdigit() and int(raw) in info.versions:
+        return int(raw)
+    if raw:
+        st.warning(f"This dataset has no data version {raw[:12]!r}; showing its latest version.")
+    remembered = st.session_state.get("view_version")
+    if remembered and remembered[0] == info.dataset and remembered[1] in info.versions:
+        return remembered[1]
+    return info.latest
+
+
 def current_view(store: Store) -> View | None:
     """The dataset and version named in the URL, else the demo (or newest) dataset."""
     # Streamlit drops query parameters on a page switch: the session remembers the dataset.
@@ -64,12 +80,13 @@ def current_view(store: Store) -> View | None:
         info = (demo or datasets or [None])[0]
     if info is None:
         return None
-    version = info.latest
-    raw_version = st.query_params.get("v")
-    if raw_version and raw_version.isdigit() and int(raw_version) in info.versions:
-        version = int(raw_version)
+    if st.session_state.get("dataset") != info.dataset:
+        st.session_state.pop("view_map", None)  # a stage map belongs to its dataset
+    version = _wanted_version(info)
     st.query_params["dataset"] = info.dataset
+    st.query_params["v"] = str(version)
     st.session_state["dataset"] = info.dataset
+    st.session_state["view_version"] = (info.dataset, version)
     return View(info=info, version=version, meta=info.meta(version))
 
 
@@ -81,34 +98,94 @@ def page_setup(title: str) -> tuple[Store, View | None]:
     return store, view
 
 
-def caption_for(view: View, clock: str = "calendar clock") -> str:
+def caption_for(view: View, clock: str = "calendar time (every day counts)") -> str:
     """Dataset, data version, as-of time and the clock in use: shown on every page."""
     return f"{plain(view.info.name)} · data version {view.version} · as of {view.meta.get('as_of')} (UTC) · {plain(clock)}"
 
 
-def view_from_url():
-    """The view the URL names (filters, clock, stage map, selection) and its query parameters
-    as a sorted tuple (a cache key); a value the product cannot use is dropped with a warning."""
-    from vsm_app.viewstate import from_query_params
+def _offer_newer_version(view: View) -> None:
+    """A link pinned to an older data version keeps showing it, and says a newer one exists."""
+    if view.version >= view.info.latest:
+        return
+    newer = view.info.meta(view.info.latest)
+    with st.container(border=True):
+        st.info(f"This link shows data version {view.version} (as of {view.meta.get('as_of')} UTC). "
+                f"A newer version {view.info.latest} exists, as of {newer.get('as_of')} UTC.", icon=":material/update:")
+        if st.button("Show the newest data", key="newest_version"):
+            st.session_state["view_version"] = (view.info.dataset, view.info.latest)
+            st.query_params["v"] = str(view.info.latest)
+            st.rerun()
 
-    params = {key: st.query_params.get_all(key) for key in st.query_params}
-    state, problems = from_query_params(params)
+
+def _stage_map_id(view: View) -> str | None:
+    """The stage map the URL names (kept for the session), else the one the dataset uses now,
+    pinned into the URL so that saving a new map later does not change this link's view."""
+    from vsm_app import data
+
+    raw = st.query_params.get("map") or st.session_state.get("view_map")
+    if raw and not re.fullmatch(r"[0-9a-f]{16}", raw):
+        st.warning("The link's stage map id is not one this product makes, so the dataset's current map is shown.")
+        raw = None
+    map_id = raw or data.current_map_id(view.info.dataset, view.version)
+    st.session_state["view_map"] = map_id
+    st.query_params["map"] = map_id
+    return map_id
+
+
+def view_state(view: View) -> ViewState:
+    """Draw the shared sidebar (filters, clock, share link) and return the view it names."""
+    from vsm_app import data
+    from vsm_app.filters import filter_sidebar
+
+    choices = data.filter_choices(view.info.dataset, view.version)
+    first = view.meta.get("first_created")
+    last = view.meta.get("as_of")
+    raw = {key: st.query_params.get_all(key) for key in st.query_params}
+    filters, clock, problems = filter_sidebar(choices, _day(first), _day(last), raw)
     for problem in problems:
         st.warning(problem)
-    return state, tuple(sorted((key, tuple(values)) for key, values in params.items()))
+    stage = st.session_state.get("stage") or st.query_params.get("stage")
+    return ViewState(view.info.dataset, view.version, _stage_map_id(view), filters, clock,
+                     stage if isinstance(stage, str) and len(stage) <= 200 else None)
+
+
+def _day(text: str | None):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def share_link(state: ViewState) -> None:
+    """The read-only link of the view, in the sidebar, with a copy button."""
+    from vsm_app.filters import view_link
+
+    with st.sidebar:
+        st.subheader("Share this view")
+        st.code(view_link(st.context.url, state), language=None, wrap_lines=True)
+        st.caption(f"Read-only link: this page, these filters and clock, data version {state.version}, "
+                   f"stage map {state.map_id}. Copy it with the button at its right.")
 
 
 def computed_view(title: str, compute):
-    """Set-up of a page that shows a computed view: the dataset, the view the URL names and
-    ``compute(dataset, version, query)`` (a cached function of ``vsm_app.data``). Stops the page
-    with one sentence when there is no dataset or the view cannot be computed (a stage map id
-    the dataset does not have...)."""
+    """Set-up of a page that shows a computed view: the dataset, the view the URL and the
+    sidebar name, and ``compute(dataset, version, query)`` (a cached function of
+    ``vsm_app.data``; ``query`` is ``filters.cache_key(state)``). Stops the page with one
+    sentence when there is no dataset or the view cannot be computed (a stage map id the
+    dataset does not have...)."""
+    from vsm_app.filters import cache_key
+
     _, view = page_setup(title)
     if view is None:
         st.title(title)
         st.info("No dataset yet. Upload a Jira export on the Upload page to begin.")
         st.stop()
-    state, query = view_from_url()
+    state = view_state(view)
+    share_link(state)
+    _offer_newer_version(view)
+    query = cache_key(state)
     try:
         result = compute(view.info.dataset, view.version, query)
     except ValueError as exc:

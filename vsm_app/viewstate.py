@@ -8,7 +8,7 @@ one sentence saying so (the page shows it), never an error page. This module doe
 Streamlit: pages hand it ``st.query_params`` as a mapping of lists.
 
 Parameters: ``dataset``, ``v`` (data version), ``map`` (stage map id), ``from``/``to`` (the date
-window, both days included), ``type`` (repeated), ``all_types=1``, ``project``, ``label``,
+window, both days included), ``type`` (repeated), ``all_types=true``, ``project``, ``label``,
 ``component``, ``parent`` (repeated), ``clock=working``, ``tz``, ``holiday`` (repeated), ``stage``
 (the stage a drill-down shows).
 """
@@ -100,7 +100,7 @@ def _filters(params, problems: list[str]) -> Filters:
         problems.append("The link's date window ends before it starts, so the dates were swapped.")
         start, end = end, start
     lists = {attr: _texts(params, name, problems) for name, attr in LIST_PARAMS.items()}
-    return Filters(start=start, end=end, all_types=_one(params, "all_types") == "1", **lists)
+    return Filters(start=start, end=end, all_types=(_one(params, "all_types") or "").lower() in ("1", "true"), **lists)
 
 
 def _clock(params, problems: list[str]) -> Clock:
@@ -135,7 +135,7 @@ def to_query_params(state: ViewState) -> dict[str, list[str]]:
     put("to", [f.end.isoformat() if f.end else None])
     for name, attr in LIST_PARAMS.items():
         put(name, getattr(f, attr))
-    put("all_types", ["1" if f.all_types else None])
+    put("all_types", ["true" if f.all_types else None])  # as the bound checkbox writes it
     put("clock", ["working" if c.kind == "working" else None])
     put("tz", [c.timezone if c.timezone != "UTC" else None])
     put("holiday", [d.isoformat() for d in c.holidays])

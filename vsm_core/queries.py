@@ -127,3 +127,26 @@ def status_summary(info: DatasetInfo, version: int) -> pd.DataFrame:
         con.close()
     summary["is_done"] = summary["status"].map(catalog["is_done"]).fillna(False).astype(bool)
     return summary
+
+
+FILTER_CHOICES_SQL = {
+    "types": "SELECT type AS value FROM issues WHERE type IS NOT NULL GROUP BY type ORDER BY count(*) DESC, type",
+    "projects": "SELECT project AS value FROM issues WHERE project IS NOT NULL GROUP BY project ORDER BY count(*) DESC, project",
+    "labels": "SELECT value FROM (SELECT unnest(labels) AS value FROM issues) WHERE value IS NOT NULL "
+              "GROUP BY value ORDER BY count(*) DESC, value",
+    "components": "SELECT value FROM (SELECT unnest(components) AS value FROM issues) WHERE value IS NOT NULL "
+                  "GROUP BY value ORDER BY count(*) DESC, value",
+    "parents": "SELECT parent AS value FROM issues WHERE parent IS NOT NULL GROUP BY parent ORDER BY count(*) DESC, parent",
+}
+MAX_CHOICES = 2000
+
+
+def filter_choices(info: DatasetInfo, version: int) -> dict[str, list[str]]:
+    """The values a view can be filtered on (issue types, projects, labels, components,
+    parents), most frequent first, at most ``MAX_CHOICES`` each: the options of the filters."""
+    con = connect(info.version_path(version))
+    try:
+        return {name: [row[0] for row in con.sql(f"{sql} LIMIT {MAX_CHOICES}").fetchall()]
+                for name, sql in FILTER_CHOICES_SQL.items()}
+    finally:
+        con.close()

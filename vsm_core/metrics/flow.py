@@ -195,11 +195,29 @@ def resolve_stage_map(info: DatasetInfo, con: duckdb.DuckDBPyConnection, map_id:
     if stage_map is not None:
         return stage_map
     if map_id:
-        return load_stage_map(info.path, map_id)
+        inferred = inferred_stage_map(info.version_path(version), con)
+        # A link pins the map it was made with: the inferred map of a version is named by its
+        # id too, without being saved.
+        return inferred if inferred.version_id == map_id else load_stage_map(info.path, map_id)
     saved = list_stage_maps(info.path)
     if saved:
         return load_stage_map(info.path, saved[0][0])
     return inferred_stage_map(info.version_path(version), con)
+
+
+def current_map_id(info: DatasetInfo, version: int | None = None) -> str:
+    """The id of the stage map a view of ``version`` uses when its link names none (see
+    ``resolve_stage_map``), so that a link can pin it."""
+    from vsm_core.queries import open_version
+
+    saved = list_stage_maps(info.path)
+    if saved:
+        return saved[0][0]
+    con = open_version(info, version or info.latest)
+    try:
+        return inferred_stage_map(info.version_path(version or info.latest), con).version_id
+    finally:
+        con.close()
 
 
 def open_flow(info: DatasetInfo, version: int | None = None, *, map_id: str | None = None,
