@@ -13,6 +13,7 @@ from vsm_app.display import plain
 from vsm_app.navigation import ensure_navigation
 from vsm_app.viewstate import ViewState
 from vsm_core.ingest import SourceFile, import_files
+from vsm_core.stagemap import list_stage_maps
 from vsm_core.store import DatasetInfo, Store, StoreError, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +115,10 @@ def _offer_newer_version(view: View) -> None:
         if st.button("Show the newest data", key="newest_version"):
             st.session_state["view_version"] = (view.info.dataset, view.info.latest)
             st.query_params["v"] = str(view.info.latest)
+            # A saved stage map belongs to the dataset and stays; an inferred one belongs to its
+            # data version, so the newer version's own is used.
+            if st.session_state.get("view_map") not in {row[0] for row in list_stage_maps(view.info.path)}:
+                choose_stage_map(None)
             st.rerun()
 
 

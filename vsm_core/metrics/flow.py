@@ -8,6 +8,7 @@ measure then reads them, so the measures of a page share one preparation.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -27,7 +28,7 @@ from vsm_core.stagemap import (
     load_stage_map,
     refresh_stage_map,
 )
-from vsm_core.stagemap.persist import inferred_stage_map
+from vsm_core.stagemap.persist import INFERRED_FILE, inferred_stage_map
 from vsm_core.store import DatasetInfo
 
 _PARAM = re.compile(r"\$([a-z_]+)")
@@ -207,15 +208,22 @@ def resolve_stage_map(info: DatasetInfo, con: duckdb.DuckDBPyConnection, map_id:
 
 def current_map_id(info: DatasetInfo, version: int | None = None) -> str:
     """The id of the stage map a view of ``version`` uses when its link names none (see
-    ``resolve_stage_map``), so that a link can pin it."""
+    ``resolve_stage_map``), so that a link can pin it. Reads only small files unless the
+    version predates its stored inferred map."""
     from vsm_core.queries import open_version
 
     saved = list_stage_maps(info.path)
     if saved:
         return saved[0][0]
+    version_dir = info.version_path(version or info.latest)
+    try:
+        with open(version_dir / INFERRED_FILE, encoding="utf-8") as handle:
+            return StageMap.from_dict(json.load(handle)).version_id
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not stored with this version, or unreadable: infer it
     con = open_version(info, version or info.latest)
     try:
-        return inferred_stage_map(info.version_path(version or info.latest), con).version_id
+        return inferred_stage_map(version_dir, con).version_id
     finally:
         con.close()
 
