@@ -21,7 +21,11 @@ install: $(STAMP)
 # Browser tests drive Debian's Chromium (test tools' own browser downloads do not work offline).
 browser:
 	@if ! command -v chromium >/dev/null 2>&1; then \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null ) || { \
+			echo "make test: the browser tests need Debian's chromium (/usr/bin/chromium) and it could not be installed;" >&2; \
+			echo "install it as root with 'apt-get update && apt-get install -y chromium', then run make test again." >&2; \
+			exit 1; }; \
 	fi
 
 run: install
