@@ -1,10 +1,12 @@
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from vsm_app import data
 from vsm_app.context import caption_for, decisions_view
 from vsm_app.display import plain
+from vsm_app.viewstate import describe
 from vsm_core import charts
 from vsm_core.decisions import experiments
 from vsm_core.decisions.levers import LEVERS
@@ -13,27 +15,43 @@ view, state, query, decided = decisions_view("Changes")
 committed = [s["stage"] for s in decided["report"]["stages"]]
 
 st.title("Future state and experiments")
-st.caption(f"{caption_for(view, decided['clock'])} · stage map {decided['stage_map']}")
+st.caption(f"{caption_for(view, decided['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])} · stage map {decided['stage_map']}")
 
 st.header("What if a stage changed?")
 if not committed:
     st.info("This dataset has no committed stage to change.")
 else:
     top = decided["changes"][0]["stage"] if decided["changes"] and decided["changes"][0]["stage"] in committed else committed[0]
+    # One row per committed stage; on a first visit the top change's stage has its wait halved.
+    plan = pd.DataFrame({"stage": committed, "wait": [50 if s == top else 0 for s in committed],
+                         "active": 0, "limit": 0})
     with st.form("whatif"):
-        stage = st.selectbox("Stage", committed, index=committed.index(top), format_func=str)
-        cols = st.columns(3)
-        wait = cols[0].slider("Cut its waiting time by (%)", 0, 100, 50, step=5)
-        active = cols[1].slider("Cut its working time by (%)", 0, 100, 0, step=5)
-        limit = cols[2].number_input("WIP limit (0: none)", min_value=0, max_value=10_000, value=0, step=1)
+        st.caption("Set a change for any stage (several at once if you like), then project.")
+        edited = st.data_editor(
+            plan, hide_index=True, width="stretch", key=f"whatif-{view.info.dataset}-{view.version}",
+            disabled=["stage"],
+            column_config={
+                "stage": st.column_config.TextColumn("Stage"),
+                "wait": st.column_config.NumberColumn("Cut waiting time by (%)", min_value=0, max_value=100, step=5),
+                "active": st.column_config.NumberColumn("Cut working time by (%)", min_value=0, max_value=100, step=5),
+                "limit": st.column_config.NumberColumn("WIP limit (0: none)", min_value=0, max_value=10_000, step=1),
+            },
+        )
         st.form_submit_button("Project lead time", type="primary")
-    # The form's values: on a first visit its defaults (the top change's stage, its wait halved).
-    target = (stage, float(wait), float(active), int(limit) or None)
-    try:
-        result = data.what_if(view.info.dataset, view.version, query, (target,))
-    except ValueError as exc:
-        st.error(str(exc))
+    cells = edited[["wait", "active", "limit"]].apply(pd.to_numeric, errors="coerce").fillna(0)
+    targets = tuple((stage, float(wait), float(active), int(limit) or None)
+                    for stage, wait, active, limit in zip(edited["stage"], cells["wait"], cells["active"], cells["limit"])
+                    if wait or active or limit)
+    stage = targets[0][0] if len(targets) == 1 else f"{len(targets)} stages"
+    result = None
+    if not targets:
+        st.info("Set a cut or a WIP limit for at least one stage, then project.")
     else:
+        try:
+            result = data.what_if(view.info.dataset, view.version, query, targets)
+        except ValueError as exc:
+            st.error(str(exc))
+    if result is not None:
         today, projected = result["today"], result["projected"]
         saved = result["days_saved"]["median"] or 0.0
         title = (f"{stage}: lead time {saved:.1f} days shorter at the median" if saved > 0.05
