@@ -94,6 +94,8 @@ def list_datasets(store: Store) -> list[dict]:
             "as_of": meta.get("as_of"),
             "has_history": bool(meta.get("has_history")),
             "formats": meta.get("formats", []),
+            "size_bytes": sum(p.stat().st_size for p in info.path.rglob("*") if p.is_file()),
+            "demo": info.demo,
         })
     return rows
 

@@ -246,8 +246,15 @@ class Store:
         _write_json_atomic(info.path / "dataset.json", doc)
         return self.get(info.dataset)
 
+    MAX_NAME = 200
+
     def rename(self, dataset: str, name: str) -> DatasetInfo:
-        return self._update_doc(dataset, name=name)
+        """Give the dataset a new name (shown as typed; 1 to ``MAX_NAME`` characters)."""
+        cleaned = " ".join(str(name).split())
+        if not cleaned or len(cleaned) > self.MAX_NAME:
+            raise StoreError(f"A dataset name needs 1 to {self.MAX_NAME} characters; "
+                             f"this one has {len(cleaned)}. Type a shorter name.")
+        return self._update_doc(dataset, name=cleaned)
 
     def mark_demo(self, dataset: str) -> DatasetInfo:
         """Flag the dataset the dashboard opens when a link names none."""
