@@ -39,6 +39,28 @@ def show_summary(meta: dict) -> None:
                    help=f"{meta.get('as_of')} UTC: the time 'now' means for this dataset ({meta.get('as_of_source', '')}).")
     if not meta.get("has_history"):
         st.warning(NO_HISTORY)
+    for line in what_the_files_show(meta):
+        st.caption(line)
+
+
+FORMAT_NOTES = {
+    "jira-json": "Jira JSON with changelog: every status change with its time, so every page can be shown "
+                 "(stage times, rework, blocked time from the Flagged field, flow efficiency). It cannot show "
+                 "time before an issue's first recorded change when Jira truncated the history (the findings say which).",
+    "jira-csv": "Jira CSV: one row per issue with its current status; no stage times, rework or flow efficiency.",
+    "item-dates": "Item dates: the date each item entered each stage (or only created and finished); lead time, "
+                  "throughput and stage times, but no rework (a return to an earlier stage is not visible).",
+    "event-log": "Event log: one row per status change; stage times and rework; no blocked time (the log has no flag).",
+    "time-in-status": "Time in status: total time per status, in the columns' order; stage totals, but no rework "
+                      "loops, no blocked time and no day-by-day work in progress.",
+    "jira-statuses": "Status list: each status's category (to do, in progress, done) for the stage map.",
+    "jira-board": "Board configuration: the board's columns become the stages, with their WIP limits.",
+}
+
+
+def what_the_files_show(meta: dict) -> list[str]:
+    """One sentence per file format of the version: what it can and cannot show."""
+    return [FORMAT_NOTES[fmt] for fmt in meta.get("formats", []) if fmt in FORMAT_NOTES]
 
 
 def show_findings(warnings: list[str]) -> None:
