@@ -493,9 +493,7 @@ def test_stream_map_of_the_hand_built_export_with_a_hostile_stage(sets):
     pytest.param({"from_": "2024-03-05", "to": "2024-03-06"}, ("2", "1.4 d"), id="window"),  # T-1, T-3: (48+20)/2 = 34 h
     pytest.param({"clock": "working"}, ("4", "1.9 d"), id="working-clock"),  # 20, 42, 48, 72 -> 45 h
     pytest.param({"all_types": "true"}, ("5", "2.0 d"), id="all-types"),  # + the epic, 24 h: 20, 24, 48, 72, 90
-    pytest.param({"all_types": "1"}, ("5", "2.0 d"), id="all-types-1", marks=pytest.mark.xfail(strict=True, reason=(
-        "README (view in links) documents all_types=1 and vsm_app.viewstate reads '1' as true, but the sidebar's "
-        "bound checkbox only takes 'true': a link with all_types=1 silently shows the default scope (4 delivered)"))),
+    pytest.param({"all_types": "1"}, ("5", "2.0 d"), id="all-types-1"),  # as links written before said it
 ])
 def test_filters_change_the_hand_built_figures(sets, params, expected_figures):
     shown = metrics(page("stream_map", sets["tiny"], **params))
@@ -724,10 +722,6 @@ def test_unknown_dataset_in_a_link_says_so_and_shows_the_demo(sets, page_name):
     assert at.title and any(sets["demo"].name in c for c in main_captions(at))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "vsm_app.context.current_view says 'The dataset in this link does not exist (it may have been deleted). "
-    "Showing the demo dataset instead.': two sentences, as an error, where a link value the product cannot "
-    "use gets one sentence (viewstate, README)"))
 def test_unknown_dataset_in_a_link_is_one_sentence(sets):
     said = notices(page("stream_map", dataset="unknownid"))
     assert len(said) == 1 and one_sentence(said[0]), said

@@ -74,7 +74,7 @@ def current_view(store: Store) -> View | None:
         try:
             info = store.get(wanted)
         except StoreError:
-            st.error("The dataset in this link does not exist (it may have been deleted). Showing the demo dataset instead.")
+            st.error("The dataset in this link does not exist (it may have been deleted), so the demo dataset is shown.")
     if info is None:
         datasets = store.datasets()
         demo = [d for d in datasets if d.demo]

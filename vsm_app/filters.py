@@ -93,6 +93,8 @@ def filter_sidebar(choices: dict[str, list[str]], first_day: date | None, last_d
     sentence per value that was left out (``raw``: the query parameters as they arrived)."""
     problems: list[str] = link_problems(raw or {}, choices)
     _restore()
+    if (raw or {}).get("all_types") == ["1"]:
+        st.session_state["all_types"] = True  # links written before the checkbox was bound said 1
     for key, name, label, _ in LIST_WIDGETS:
         _keep_known(key, choices.get(name, []), problems, label)
     if st.session_state.get("clock") not in (None, *CLOCKS):
