@@ -92,14 +92,58 @@ def flow_tables(dataset: str, version: int, query: tuple) -> dict:
 
 @st.cache_data(max_entries=32, show_spinner="Drawing the value stream...")
 def stream_map(dataset: str, version: int, query: tuple) -> dict:
-    """The map section, the stage table and the items in progress of one view."""
+    """The map of one view (a frame document whose stages link to their drill-down, and the
+    frame's height), the stage and %C&A tables, the items in progress and the worst stage."""
     from vsm_core.decisions.inputs import DecisionInputs
-    from vsm_core.export.html_report import key_figures, value_stream_map_html
+    from vsm_core.export.html_report import key_figures, value_stream_map
 
     ranking = decisions(dataset, version, query)["report"]  # cached: the bootstrap runs once per view
     worst = next((s["stage"] for s in ranking["stages"] if s["stands_out"]), None)
     with _flow(dataset, version, query) as flow:
         inputs = DecisionInputs(flow)
         figures = key_figures(flow, inputs)
-        return {"html": value_stream_map_html(flow, inputs, worst=worst), "stages": inputs.stage_table, "ageing": inputs.ageing,
-                "figures": figures, "clock": flow.clock.label}
+        document = value_stream_map(flow, inputs, worst=worst, figures=figures,
+                                    stage_href=stage_link(dataset, version, query))
+        return {"html": document.html, "height": document.height, "stages": inputs.stage_table, "ageing": inputs.ageing,
+                "complete_accurate": inputs.complete_and_accurate, "worst": worst, "figures": figures,
+                "clock": flow.clock.label}
+
+
+def stage_link(dataset: str, version: int, query: tuple):
+    """``href(stage)``: the Stream map page of this view (dataset, data version, stage map,
+    filters, clock) opened on ``stage``, as a link relative to the page."""
+    from dataclasses import replace
+    from urllib.parse import urlencode
+
+    from vsm_app.viewstate import from_query_params, to_query_params
+
+    state, _ = from_query_params({k: list(v) for k, v in query})
+
+    def href(stage: str) -> str:
+        params = to_query_params(replace(state, dataset=dataset, version=version, stage=stage))
+        return "stream_map?" + urlencode(params, doseq=True)
+
+    return href
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading the times of the stage...")
+def stage_distribution(dataset: str, version: int, query: tuple, stage: str) -> pd.DataFrame:
+    """Per item of one view that entered ``stage``: its hours there (all visits together; so far,
+    for one still there) and whether it is there now (the drill-down's time distribution)."""
+    from vsm_core.metrics import measures
+
+    with _flow(dataset, version, query) as flow:
+        return measures.stage_entries(flow, stage)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def filter_choices(dataset: str, version: int) -> dict[str, list[str]]:
+    return queries.filter_choices(get_store().get(dataset), version)
+
+
+def current_map_id(dataset: str, version: int) -> str:
+    """The stage map a view uses when its link names none (not cached: saving a map changes it,
+    and it reads two small files)."""
+    from vsm_core.metrics.flow import current_map_id as resolve
+
+    return resolve(get_store().get(dataset), version)

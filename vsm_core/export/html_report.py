@@ -23,19 +23,29 @@ Decisions (the README quotes them):
   the view) with how many are past their stage's p85 age (at risk).
 * **The map** draws the committed stages (wait and active) left to right in map order: a
   process box for an active stage, a queue triangle for a wait stage, side states in a row
-  below the line. Each shows its median and p85 time per visiting item and the items there
-  now. Rework loops between stages on the line are arcs going back with their move counts;
-  loops from or to a stage not on the line (backlog, done) are listed under the map. The
-  worst stage (the title's stage) has a thick outline and a "BOTTLENECK" label.
+  below the line. Under each shape a data box gives its median and p85 time per visiting item,
+  the items that visited it (and the %C&A of a process step) and the items there now. Rework
+  loops between stages on the line are arcs going back with their move counts; loops from or
+  to a stage not on the line (backlog, done) are listed under the map. The worst stage (the
+  title's stage) has a thick outline and a "BOTTLENECK" label. The legend is part of the
+  drawing, so the map's height is known in advance (``map_height``): the dashboard sizes its
+  frame with it.
+* **Hover**: every stage, arc, ladder step and total carries an SVG ``<title>`` with its
+  figures in words (the browser shows it as a tooltip; screen readers read it).
+* **Links**: the dashboard may give each stage a link (``stage_href``) to its drill-down. The
+  dashboard's frame may not navigate the page around it (its sandbox has no
+  ``allow-top-navigation``), so such a link opens in a new tab; the report has none.
 * **The lead-time ladder** under the map shows each stage's days of lead time (mean days per
   delivered item, the additive figure the ranking uses): wait stages above, active stages
-  below, then the totals; side states count as wait in the total. The ladder counts a stage
+  below, their sums, then the totals: lead time, process time, activity ratio, flow
+  efficiency and rolled %C&A. Side states count as wait in the sums. The ladder counts a stage
   by its kind, so flagged time inside an active stage sits on the working side there, while
   the flow efficiency figures count it as wait (field guide, section 2).
-* **Colours** follow the Okabe-Ito palette (safe for colour-blind readers): blue for active,
-  orange for wait, reddish purple for side states, vermillion for the bottleneck. Shapes and
-  text labels (WORK, QUEUE, SIDE, BOTTLENECK) carry the same meaning, so colour is never the
-  only cue.
+* **Colours** are ``vsm_core.charts.KIND_COLOURS`` (Okabe-Ito, safe for colour-blind readers),
+  the same as on every chart: blue for active, orange for wait, reddish purple for side states,
+  vermillion for the bottleneck. Shapes and text labels (WORK, QUEUE, SIDE, BOTTLENECK) carry
+  the same meaning, so colour is never the only cue. The dashboard's map document follows its
+  light or dark theme (``themed``; else the reader's system setting); the report is always light.
 * **Lists are short**: the top ``TOP_STAGES`` ranked stages, ``TOP_LOOPS`` rework arcs and the
   recommended changes (at most ``levers.LIMIT``).
 * **Numbers**: days with one decimal, ratios as whole percents, counts with thousands
@@ -45,11 +55,13 @@ Decisions (the README quotes them):
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
+from vsm_core.charts import ALERT_COLOUR, KIND_COLOURS
 from vsm_core.decisions.bottlenecks import (
     Bottleneck,
     BottleneckReport,
@@ -61,10 +73,11 @@ from vsm_core.metrics import Filters, Flow, measures
 
 TOP_STAGES = 5
 TOP_LOOPS = 6
-NAME_CHARS = 18  # longer names are cut on the map (the full name is in the shape's tooltip and the tables)
+NAME_CHARS = 19  # longer names are cut on the map (the full name is in the shape's tooltip and the tables)
 
-WAIT_COLOUR, ACTIVE_COLOUR, SIDE_COLOUR, WORST_COLOUR = "#E69F00", "#0072B2", "#CC79A7", "#D55E00"
-WAIT_FILL, ACTIVE_FILL, SIDE_FILL = "#FCEBC7", "#D6E9F5", "#F5E1EC"
+# One palette with the charts (vsm_core.charts): the outlines; the light fills are in the style.
+WAIT_COLOUR, ACTIVE_COLOUR, SIDE_COLOUR = KIND_COLOURS["wait"], KIND_COLOURS["active"], KIND_COLOURS["side"]
+WORST_COLOUR = ALERT_COLOUR
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'none'; base-uri 'none'"
 
@@ -175,7 +188,7 @@ def leader_report_html(flow: Flow, *, dataset_name: str, dataset_id: str, versio
     body = "\n".join((
         _header_html(flow, title, dataset_name, dataset_id, version, link),
         _figures_html(figures),
-        _map_section_html(flow, inputs, worst.stage if worst else None),
+        _map_section_html(flow, inputs, worst.stage if worst else None, figures),
         _bottlenecks_html(ranking),
         _changes_html(changes),
         _footer_html(flow, generated_at),
@@ -218,34 +231,74 @@ def _figures_html(f: KeyFigures) -> str:
     return f'<section>\n<h2>Key figures</h2>\n<div class="cards">{items}</div>\n</section>'
 
 
-def value_stream_map_html(flow: Flow, inputs: DecisionInputs | None = None, *, worst: str | None = None) -> str:
-    """The value stream map section alone (legend, SVG map with the lead-time ladder, other
-    loops) as a small document with its style and the same no-script Content-Security-Policy
-    as the report, for the dashboard to show in a frame. ``worst`` is the stage to mark (the
-    dashboard passes the one its cached ranking found, so the ranking is not run again)."""
+@dataclass(frozen=True)
+class MapDocument:
+    """The value stream map as a small document for a frame, and the frame height (pixels) that
+    shows it whole: the map's own height plus room for a horizontal scroll bar."""
+
+    html: str
+    height: int
+
+
+FRAME_ROOM = 20  # below the map: a horizontal scroll bar when the frame is narrower than the map
+
+
+def value_stream_map(flow: Flow, inputs: DecisionInputs | None = None, *, worst: str | None = None,
+                     figures: KeyFigures | None = None, stage_href: Callable[[str], str] | None = None) -> MapDocument:
+    """The value stream map alone (legend, stages, loops, ladder and totals in one SVG) as a small
+    document with its style and the same no-script Content-Security-Policy as the report, for the
+    dashboard to show in a frame. ``worst`` is the stage to mark (the dashboard passes the one its
+    cached ranking found, so the ranking is not run again); ``figures`` spares computing the key
+    figures twice; ``stage_href(stage)`` gives each stage a link (relative, or http/https),
+    opened in a new tab: a frame may not navigate the page around it. The document's theme
+    follows the reader's system until ``themed`` sets it."""
     inputs = inputs or DecisionInputs(flow)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n<style>{STYLE}</style>\n</head>\n'
-            f"<body>\n{_map_section_html(flow, inputs, worst)}\n</body>\n</html>\n")
+    svg, height = _map_svg(flow, inputs, worst, figures, stage_href)
+    html_text = (f'<!DOCTYPE html>\n<html lang="en" class="auto">\n<head>\n<meta charset="utf-8">\n'
+                 f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n<style>{STYLE}</style>\n</head>\n'
+                 f'<body class="frame">\n{svg}\n</body>\n</html>\n')
+    return MapDocument(html_text, height + FRAME_ROOM)
 
 
-def _map_section_html(flow: Flow, inputs: DecisionInputs, worst: str | None) -> str:
-    stages = _map_stages(flow, inputs.stage_table)
+def value_stream_map_html(flow: Flow, inputs: DecisionInputs | None = None, *, worst: str | None = None,
+                          figures: KeyFigures | None = None, stage_href: Callable[[str], str] | None = None) -> str:
+    """``value_stream_map``'s document alone (it works offline: links are optional)."""
+    return value_stream_map(flow, inputs, worst=worst, figures=figures, stage_href=stage_href).html
+
+
+def themed(document: str, theme: str | None) -> str:
+    """A map document from ``value_stream_map`` drawn in the dashboard's theme ("light" or
+    "dark"); any other value keeps the reader's system setting."""
+    if theme not in ("light", "dark"):
+        return document
+    return document.replace('<html lang="en" class="auto">', f'<html lang="en" class="{theme}">', 1)
+
+
+def _map_svg(flow: Flow, inputs: DecisionInputs, worst: str | None, figures: KeyFigures | None,
+             stage_href: Callable[[str], str] | None) -> tuple[str, int]:
+    stages = _map_stages(flow, inputs.stage_table, inputs.complete_and_accurate)
     loops = inputs.loops
     on_line = {s.name for s in stages if not s.side}
     drawn = loops[loops["from_stage"].isin(on_line) & loops["to_stage"].isin(on_line)].head(TOP_LOOPS)
-    svg = value_stream_svg(stages, drawn, worst)
-    others = loops.drop(drawn.index)
-    note = ""
-    if len(others):
-        listed = "; ".join(f"{_e(r.from_stage)} back to {_e(r.to_stage)}: {int(r.moves):,} move{'s' if r.moves != 1 else ''}"
-                           for r in others.head(TOP_LOOPS).itertuples())
-        note = f'<p class="small">Other rework loops: {listed}.</p>'
-    legend = ('<p class="small legend"><span class="key k-active">WORK</span> process step (someone works on it) '
-              '<span class="key k-wait">QUEUE</span> wait stage (nobody works on it) '
-              '<span class="key k-side">SIDE</span> side state (items step off the line and come back) '
-              '<span class="key k-worst">BOTTLENECK</span> the stage that stands out</p>')
-    return f'<section class="map">\n<h2>The value stream</h2>\n{legend}\n{svg}\n{note}\n</section>'
+    others = loops.drop(drawn.index).head(TOP_LOOPS)
+    figures = figures or key_figures(flow, inputs)
+    hrefs = None
+    if stage_href is not None:
+        hrefs = {s.name: _checked_href(stage_href(s.name)) for s in stages}
+    return value_stream_svg(stages, drawn, worst, figures=figures, other_loops=others, hrefs=hrefs)
+
+
+def _checked_href(href: str) -> str:
+    """A stage link: relative (no scheme) or http/https; anything else (javascript:...) is refused."""
+    head = href.split("?", 1)[0].split("#", 1)[0].split("/", 1)[0]
+    if ":" in head and not href.lower().startswith(("http://", "https://")):
+        raise ValueError(f"A stage link must be relative or start with http:// or https://, not {href[:40]!r}.")
+    return href
+
+
+def _map_section_html(flow: Flow, inputs: DecisionInputs, worst: str | None, figures: KeyFigures | None = None) -> str:
+    svg, _ = _map_svg(flow, inputs, worst, figures, None)
+    return f'<section class="map">\n<h2>The value stream</h2>\n{svg}\n</section>'
 
 
 def _bottlenecks_html(report: BottleneckReport) -> str:
@@ -314,11 +367,17 @@ class MapStage:
     median_days: float | None
     p85_days: float | None
     items_now: int
+    items: int = 0  # items that visited the stage in the view
+    share_of_lead_time: float | None = None
+    complete_accurate: float | None = None  # %C&A of the stage (stages on the line only)
 
 
-def _map_stages(flow: Flow, stage_table: pd.DataFrame) -> list[MapStage]:
-    """The committed stages in map order, from ``measures.stage_times``."""
+def _map_stages(flow: Flow, stage_table: pd.DataFrame, complete_accurate: pd.DataFrame | None = None) -> list[MapStage]:
+    """The committed stages in map order, from ``measures.stage_times`` and the %C&A table."""
     rows = {row["stage"]: row for row in stage_table.to_dict("records")}
+    ca = {}
+    if complete_accurate is not None:
+        ca = {row["stage"]: _number(row["pct_complete_accurate"]) for row in complete_accurate.to_dict("records")}
     stages = []
     for stage in flow.stage_map.stages:
         if stage.kind not in ("wait", "active"):
@@ -329,58 +388,116 @@ def _map_stages(flow: Flow, stage_table: pd.DataFrame) -> list[MapStage]:
             name=stage.name, kind=stage.kind, side=stage.side,
             days_of_lead_time=_number(row.get("days_of_lead_time")) or 0.0,
             median_days=None if median is None else median / 24.0, p85_days=None if p85 is None else p85 / 24.0,
-            items_now=int(_number(row.get("items_now")) or 0),
+            items_now=int(_number(row.get("items_now")) or 0), items=int(_number(row.get("items")) or 0),
+            share_of_lead_time=_number(row.get("share_of_lead_time")), complete_accurate=ca.get(stage.name),
         ))
     return stages
 
 
 COLUMN = 140  # width of one stage on the map
 MARGIN = 20
-TOTALS = 150
-ROW = 140  # height of the line of stages
-SIDE_ROW = 150
-LADDER = 120
+TOTALS_COLUMN = 250  # the totals under the ladder: three to a row
+MIN_WIDTH = 2 * MARGIN + 3 * TOTALS_COLUMN  # room for the legend and the totals
+LEGEND = 34
+ROW = 170  # height of the line of stages (shape, name, data box, bottleneck label)
+SIDE_ROW = 22 + ROW  # a caption line, then the side states
+LADDER = 150  # the ladder (100) and the totals under it (50)
+NOTE_LINE = 16  # one line of the list of other rework loops
+LOOP_LEVEL = 30  # each rework arc peaks this much above the one under it
 
 
 def _short(name: str) -> str:
     return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "\u2026"
 
 
-def value_stream_svg(stages: list[MapStage], loops: pd.DataFrame, worst: str | None) -> str:
-    """The map as inline SVG: the line of committed stages, rework arcs above it, side states
-    below it and the lead-time ladder at the bottom (see the module docstring)."""
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _arcs_height(loop_levels: int) -> int:
+    return 28 + LOOP_LEVEL * loop_levels if loop_levels else 16
+
+
+def map_height(loop_levels: int, has_side: bool = False, other_loops: int = 0) -> int:
+    """The map's height in pixels: the legend, one level of arcs per rework loop drawn, the line of
+    stages, the row of side states if any, the ladder with the totals, and the list of other loops."""
+    notes = NOTE_LINE * (other_loops + 1) + 6 if other_loops else 0
+    return LEGEND + _arcs_height(loop_levels) + ROW + (SIDE_ROW if has_side else 0) + LADDER + notes
+
+
+def stage_summary(s: MapStage, worst: str | None = None) -> str:
+    """A stage's figures in words (the shape's tooltip)."""
+    kind = "side state" if s.side else ("wait" if s.kind == "wait" else "process")
+    parts = [f"{s.name} ({kind}): {_count(s.items_now, 'item')} there now",
+             f"median {_days(s.median_days)} d, p85 {_days(s.p85_days)} d per item",
+             f"{_count(s.items, 'item')} in this view", f"{_pct(s.share_of_lead_time)} of lead time"]
+    if s.kind == "active" and not s.side:
+        parts.append(f"{_pct(s.complete_accurate)} complete and accurate")
+    if s.name == worst:
+        parts.append("the bottleneck")
+    return "; ".join(parts)
+
+
+def value_stream_svg(stages: list[MapStage], loops: pd.DataFrame, worst: str | None, *, figures: KeyFigures | None = None,
+                     other_loops: pd.DataFrame | None = None, hrefs: dict[str, str] | None = None) -> tuple[str, int]:
+    """The map as inline SVG and its height: the legend, the line of committed stages with their
+    data boxes, rework arcs above it, side states below it, the lead-time ladder ending in the
+    totals, and the rework loops that cannot be drawn (see the module docstring)."""
     line = [s for s in stages if not s.side]
     side = [s for s in stages if s.side]
+    others = other_loops if other_loops is not None else loops.iloc[0:0]
     position = {s.name: i for i, s in enumerate(line)}
-    arcs_height = 28 + 24 * len(loops) if len(loops) else 16
-    top = arcs_height
+    top = LEGEND + _arcs_height(len(loops))
     side_top = top + ROW
     ladder_top = side_top + (SIDE_ROW if side else 0)
-    width = 2 * MARGIN + max(len(line), len(side), 1) * COLUMN + TOTALS
-    height = ladder_top + LADDER
-    parts = [_arrows(line, top)]
+    width = max(2 * MARGIN + max(len(line), len(side), 1) * COLUMN, MIN_WIDTH)
+    height = map_height(len(loops), bool(side), len(others))
+    hrefs = hrefs or {}
+    parts = [_legend(), _arrows(line, top)]
     parts += [_arc(level, r, position, top) for level, r in enumerate(loops.itertuples())]
-    parts += [_stage_shape(s, MARGIN + i * COLUMN, top, worst) for i, s in enumerate(line)]
+    parts += [_stage_shape(s, MARGIN + i * COLUMN, top, worst, hrefs.get(s.name)) for i, s in enumerate(line)]
     if side:
         parts.append(f'<text x="{MARGIN}" y="{side_top + 14}" class="t-small">Side states: items step off the line '
                      "and come back</text>")
-        parts += [_stage_shape(s, MARGIN + i * COLUMN, side_top + 22, worst) for i, s in enumerate(side)]
-    parts.append(_ladder(line, side, ladder_top))
-    description = "; ".join(f"{s.name}: {'side state' if s.side else s.kind}, {s.days_of_lead_time:.1f} days of lead time"
-                            for s in stages)
-    return (f'<svg class="vsm" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-labelledby="vsm-title vsm-desc" preserveAspectRatio="xMinYMin meet">'
-            f'<title id="vsm-title">Value stream map</title><desc id="vsm-desc">{_e(description)}</desc>'
-            f"{_DEFS}{''.join(parts)}</svg>")
+        parts += [_stage_shape(s, MARGIN + i * COLUMN, side_top + 22, worst, hrefs.get(s.name)) for i, s in enumerate(side)]
+    parts.append(_ladder(line, side, ladder_top, figures))
+    parts.append(_other_loops(others, ladder_top + LADDER))
+    description = "; ".join(stage_summary(s, worst) for s in stages)
+    svg = (f'<svg class="vsm" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+           f'aria-labelledby="vsm-title vsm-desc" preserveAspectRatio="xMinYMin meet">'
+           f'<title id="vsm-title">Value stream map</title><desc id="vsm-desc">{_e(description)}</desc>'
+           f"{_DEFS}{''.join(parts)}</svg>")
+    return svg, height
 
 
 _DEFS = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#444"/></marker></defs>')
+         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead"/></marker></defs>')
+
+
+def _legend() -> str:
+    """Shape, colour and word for each kind of stage, so colour is never the only cue."""
+    y = 18
+    items = [
+        (f'<rect x="0" y="{y - 9}" width="18" height="13" class="fill-active" stroke="{ACTIVE_COLOUR}" stroke-width="2"/>',
+         "WORK", "process step: someone works on it"),
+        (f'<polygon points="9,{y - 10} 0,{y + 4} 18,{y + 4}" class="fill-wait" stroke="{WAIT_COLOUR}" stroke-width="2"/>',
+         "QUEUE", "wait stage"),
+        ((f'<rect x="0" y="{y - 9}" width="18" height="13" rx="4" class="fill-side" stroke="{SIDE_COLOUR}" '
+          'stroke-width="2" stroke-dasharray="4 3"/>'), "SIDE", "side state"),
+        (f'<rect x="0" y="{y - 9}" width="18" height="13" class="fill-none" stroke="{WORST_COLOUR}" stroke-width="4"/>',
+         "BOTTLENECK", "the stage that stands out"),
+    ]
+    parts, x = [], MARGIN
+    for icon, tag, words in items:
+        parts.append(f'<g class="legend" transform="translate({x},0)">{icon}<text x="24" y="{y + 3}" class="t-small">'
+                     f'<tspan class="t-tag">{tag}</tspan> {words}</text></g>')
+        x += 36 + 6 * (len(tag) + len(words) + 1)
+    return "".join(parts)
 
 
 def _arrows(line: list[MapStage], top: int) -> str:
     y = top + 34
-    return "".join(f'<line x1="{MARGIN + i * COLUMN + COLUMN - 18}" y1="{y}" x2="{MARGIN + (i + 1) * COLUMN + 16}" '
+    return "".join(f'<line x1="{MARGIN + i * COLUMN + COLUMN - 22}" y1="{y}" x2="{MARGIN + (i + 1) * COLUMN + 20}" '
                    f'y2="{y}" class="flowline" marker-end="url(#arrow)"/>' for i in range(len(line) - 1))
 
 
@@ -389,48 +506,64 @@ def _arc(level: int, loop, position: dict[str, int], top: int) -> str:
     x_from = MARGIN + position[loop.from_stage] * COLUMN + COLUMN / 2 + 8
     x_to = MARGIN + position[loop.to_stage] * COLUMN + COLUMN / 2 - 8
     y = top - 2
-    peak = top - 24 - 24 * level
+    peak = top - 24 - LOOP_LEVEL * level
     apex = y + 0.75 * (peak - y)  # the highest point of the cubic curve below
     moves = int(loop.moves)
     label = f"{moves:,} move{'s' if moves != 1 else ''} back"
-    return (f'<g class="rework"><title>{_e(loop.from_stage)} sends work back to {_e(loop.to_stage)}: {_e(label)}'
-            f'</title><path d="M {x_from:.0f} {y} C {x_from:.0f} {peak} {x_to:.0f} {peak} {x_to:.0f} {y}" '
+    items = int(getattr(loop, "items", 0) or 0)
+    return (f'<g class="rework"><title>{_e(loop.from_stage)} sends work back to {_e(loop.to_stage)}: {_e(label)} '
+            f"({_count(items, 'item')})</title>"
+            f'<path d="M {x_from:.0f} {y} C {x_from:.0f} {peak} {x_to:.0f} {peak} {x_to:.0f} {y}" '
             f'class="arc" marker-end="url(#arrow)"/><text x="{(x_from + x_to) / 2:.0f}" y="{apex - 4:.0f}" '
             f'class="t-small arc-label" text-anchor="middle">\u21ba {_e(label)}</text></g>')
 
 
-def _stage_shape(s: MapStage, x: float, top: float, worst: str | None) -> str:
+def _data_lines(s: MapStage) -> list[str]:
+    """The data box under a stage: time per item, items and %C&A, items there now."""
+    items = _count(s.items, "item")
+    if s.kind == "active" and not s.side:
+        items += f" \u00b7 %C&A {_pct(s.complete_accurate)}"
+    now = f"{s.items_now:,} waiting now" if s.kind == "wait" and not s.side else f"{s.items_now:,} there now"
+    return [f"median {_days(s.median_days)} \u00b7 p85 {_days(s.p85_days)} d", items, now]
+
+
+def _stage_shape(s: MapStage, x: float, top: float, worst: str | None, href: str | None = None) -> str:
     """A process box (active), a queue triangle (wait) or a dashed box (side state), with the
-    stage's name, median and p85 days and the items there now."""
+    stage's name and its data box; the tooltip holds its figures in words."""
     cx = x + COLUMN / 2
     is_worst = s.name == worst
     stroke = WORST_COLOUR if is_worst else (SIDE_COLOUR if s.side else WAIT_COLOUR if s.kind == "wait" else ACTIVE_COLOUR)
     width = 4 if is_worst else 2
     kind = "side" if s.side else s.kind
     if s.side:
-        shape = (f'<rect x="{x + 16}" y="{top + 4}" width="{COLUMN - 32}" height="60" rx="10" fill="{SIDE_FILL}" '
+        shape = (f'<rect x="{x + 22}" y="{top + 4}" width="{COLUMN - 44}" height="60" rx="10" class="fill-side" '
                  f'stroke="{stroke}" stroke-width="{width}" stroke-dasharray="6 4"/>')
         tag = "SIDE"
     elif s.kind == "wait":
-        shape = (f'<polygon points="{cx},{top + 2} {cx - 40},{top + 66} {cx + 40},{top + 66}" fill="{WAIT_FILL}" '
+        shape = (f'<polygon points="{cx},{top + 2} {cx - 40},{top + 66} {cx + 40},{top + 66}" class="fill-wait" '
                  f'stroke="{stroke}" stroke-width="{width}"/>')
         tag = "QUEUE"
     else:
-        shape = (f'<rect x="{x + 16}" y="{top + 4}" width="{COLUMN - 32}" height="60" fill="{ACTIVE_FILL}" '
+        shape = (f'<rect x="{x + 22}" y="{top + 4}" width="{COLUMN - 44}" height="60" class="fill-active" '
                  f'stroke="{stroke}" stroke-width="{width}"/>')
         tag = "WORK"
     tag_y = top + 54 if s.kind == "wait" and not s.side else top + 38
-    times = f"median {_days(s.median_days)} d, p85 {_days(s.p85_days)} d"
-    badge = (f'<text x="{cx}" y="{top + 130}" text-anchor="middle" class="t-worst">BOTTLENECK</text>' if is_worst else "")
-    return (f'<g class="stage-shape stage-{kind}{" worst" if is_worst else ""}" data-stage="{_e(s.name)}">'
-            f"<title>{_e(s.name)}</title>{badge}{shape}"
+    lines = _data_lines(s)
+    box = (f'<rect x="{x + 4}" y="{top + 90}" width="{COLUMN - 8}" height="50" class="databox"/>'
+           + "".join(f'<text x="{cx}" y="{top + 104 + 14 * n}" text-anchor="middle" class="t-small{" t-now" if n == 2 else ""}">'
+                     f"{_e(text)}</text>" for n, text in enumerate(lines)))
+    badge = f'<text x="{cx}" y="{top + 160}" text-anchor="middle" class="t-worst">BOTTLENECK</text>' if is_worst else ""
+    summary = stage_summary(s, worst) + (". Click to open its details in a new tab." if href else "")
+    body = (f"{badge}{shape}"
             f'<text x="{cx}" y="{tag_y}" text-anchor="middle" class="t-tag">{tag}</text>'
-            f'<text x="{cx}" y="{top + 84}" text-anchor="middle" class="t-name">{_e(_short(s.name))}</text>'
-            f'<text x="{cx}" y="{top + 100}" text-anchor="middle" class="t-small">{_e(times)}</text>'
-            f'<text x="{cx}" y="{top + 115}" text-anchor="middle" class="t-small">{s.items_now:,} there now</text></g>')
+            f'<text x="{cx}" y="{top + 82}" text-anchor="middle" class="t-name">{_e(_short(s.name))}</text>{box}')
+    if href is not None:
+        body = f'<a href="{_e(href)}" target="_blank" rel="noopener noreferrer" class="stage-link">{body}</a>'
+    return (f'<g class="stage-shape stage-{kind}{" worst" if is_worst else ""}" data-stage="{_e(s.name)}">'
+            f"<title>{_e(summary)}</title>{body}</g>")
 
 
-def _ladder(line: list[MapStage], side: list[MapStage], top: float) -> str:
+def _ladder(line: list[MapStage], side: list[MapStage], top: float, figures: KeyFigures | None) -> str:
     """The lead-time ladder: wait days up, process days down, then the totals."""
     up, down = top + 40, top + 78
     parts = [(f'<text x="{MARGIN}" y="{top + 14}" class="t-small">Lead-time ladder: mean days per delivered item, '
@@ -441,27 +574,82 @@ def _ladder(line: list[MapStage], side: list[MapStage], top: float) -> str:
         y = up if s.kind == "wait" else down
         if previous_y is not None and previous_y != y:
             parts.append(f'<line x1="{x0}" y1="{previous_y}" x2="{x0}" y2="{y}" class="ladder"/>')
-        ladder_class = "ladder-wait" if s.kind == "wait" else "ladder-work"
-        label_y = y - 6 if s.kind == "wait" else y + 16
-        parts.append(f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" class="ladder {ladder_class}"/>'
+        waiting = s.kind == "wait"
+        label_y = y - 6 if waiting else y + 16
+        tip = (f"{s.name}: {s.days_of_lead_time:.1f} d of {'waiting' if waiting else 'work'} per delivered item, "
+               f"{_pct(s.share_of_lead_time)} of lead time")
+        parts.append(f'<g class="ladder-step"><title>{_e(tip)}</title>'
+                     f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" class="ladder {"ladder-wait" if waiting else "ladder-work"}"/>'
                      f'<text x="{(x0 + x1) / 2}" y="{label_y}" text-anchor="middle" class="t-small">'
-                     f"{s.days_of_lead_time:.1f} d {'wait' if s.kind == 'wait' else 'work'}</text>")
+                     f"{s.days_of_lead_time:.1f} d {'wait' if waiting else 'work'}</text></g>")
         previous_y = y
-    wait_days = sum(s.days_of_lead_time for s in line if s.kind == "wait") + sum(s.days_of_lead_time for s in side)
+    side_days = sum(s.days_of_lead_time for s in side)
+    wait_days = sum(s.days_of_lead_time for s in line if s.kind == "wait") + side_days
     work_days = sum(s.days_of_lead_time for s in line if s.kind == "active")
-    x = MARGIN + len(line) * COLUMN + 12
-    side_note = f" (side states {sum(s.days_of_lead_time for s in side):.1f} d)" if side else ""
-    parts.append(f'<text x="{x}" y="{up}" class="t-total">Wait {wait_days:.1f} d</text>'
-                 f'<text x="{x}" y="{up + 14}" class="t-small">{_e(side_note)}</text>'
-                 f'<text x="{x}" y="{down}" class="t-total">Work {work_days:.1f} d</text>'
-                 f'<text x="{x}" y="{down + 16}" class="t-small">Total {wait_days + work_days:.1f} d</text>')
+    parts.append(_totals(figures, wait_days, work_days, side_days if side else None, top + 114))
     return "".join(parts)
 
 
+def _totals(f: KeyFigures | None, wait_days: float, work_days: float, side_days: float | None, y: float) -> str:
+    """The totals the ladder ends in: lead time, the ladder's waiting and working sums (process
+    time), activity ratio, flow efficiency and rolled %C&A, each with its definition as a tooltip."""
+    side = f" ({side_days:.1f} d in side states)" if side_days is not None else ""
+    cells = [
+        ("Waiting", f"{wait_days:.1f} d",
+         f"Waiting: mean days per delivered item in queues{side}: the ladder's upper steps added up"),
+        ("Process time", f"{work_days:.1f} d",
+         "Process time: mean days per delivered item in process steps: the ladder's lower steps added up"),
+    ]
+    if f is not None:
+        cells = [
+            ("Lead time", f"{_days(f.lead_median_days)} d median",
+             (f"Lead time: from creation to done over the delivered items: median {_days(f.lead_median_days)} d, "
+              f"p85 {_days(f.lead_p85_days)} d")),
+            *cells,
+            ("Activity ratio", _pct(f.activity_ratio), "Activity ratio: process time over lead time, all delivered items together"),
+            ("Flow efficiency", _pct(f.efficiency_of_sums),
+             ("Flow efficiency: working time over working and waiting time from the start of work (ratio of sums); "
+              f"{_pct(f.efficiency_median)} for the median item")),
+            ("Rolled %C&A", _pct(f.rolled_complete_accurate),
+             "Rolled %C&A: share of items that pass every process step without coming back"),
+        ]
+    parts = []
+    for n, (label, value, tip) in enumerate(cells):
+        x, row_y = MARGIN + (n % 3) * TOTALS_COLUMN, y + 22 * (n // 3)
+        parts.append(f'<g class="total"><title>{_e(tip)}</title><text x="{x}" y="{row_y}" class="t-total-label">{_e(label)} '
+                     f'<tspan class="t-total">{_e(value)}</tspan></text></g>')
+    return "".join(parts)
+
+
+def _other_loops(others: pd.DataFrame, top: float) -> str:
+    """Rework loops from or to a stage not on the line (backlog, done), one line each."""
+    if not len(others):
+        return ""
+    parts = [(f'<text x="{MARGIN}" y="{top + NOTE_LINE}" class="t-small">Other rework loops (from or to a stage off '
+              "the line):</text>")]
+    for n, r in enumerate(others.itertuples(), start=2):
+        moves = int(r.moves)
+        parts.append(f'<text x="{MARGIN + 12}" y="{top + NOTE_LINE * n}" class="t-small">{_e(r.from_stage)} back to '
+                     f"{_e(r.to_stage)}: {moves:,} move{'s' if moves != 1 else ''}</text>")
+    return "".join(parts)
+
+
+_LIGHT = """--paper: #ffffff; --halo: #ffffff; --ink: #1a1a1a; --line: #444444; --border: #d0d0d0; --box: #f6f7f9;
+  --wait-fill: #FCEBC7; --active-fill: #D6E9F5; --side-fill: #F5E1EC; --worst-text: #B34A00;"""
+# Light ink and dark fills on Streamlit's dark background; the Okabe-Ito outlines read on both.
+_DARK = """color-scheme: dark; --paper: #171614; --halo: #171614; --ink: #fafafa; --line: #a6aab3; --border: #3b3f4a;
+  --box: #22211f; --wait-fill: #3d2b00; --active-fill: #08283f; --side-fill: #3b2130; --worst-text: #F07C2E;"""
+
+# The theme classes come from ``themed`` (the dashboard's theme); without one the document follows
+# the reader's system. The paper is always opaque, so a wrong guess of the theme still reads.
+# The report has no class: it is always light.
 STYLE = """
-:root { color-scheme: light; }
+:root { color-scheme: light; LIGHT }
+:root.dark { DARK }
+@media screen and (prefers-color-scheme: dark) { :root.auto { DARK } }
 body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1a1a1a;
        margin: 24px auto; max-width: 1100px; padding: 0 16px; line-height: 1.4; }
+body.frame { margin: 0; padding: 0; max-width: none; background: var(--paper); color: var(--ink); }
 h1 { font-size: 1.7em; margin: 0.1em 0 0.4em; }
 h2 { font-size: 1.25em; border-bottom: 2px solid #ddd; padding-bottom: 3px; margin-top: 1.4em; }
 h3 { font-size: 1.05em; margin: 0 0 4px; }
@@ -473,23 +661,31 @@ table.scope td { padding: 1px 0; overflow-wrap: anywhere; }
 .card .label { font-size: 0.85em; color: #555; }
 .card .value { font-size: 1.5em; font-weight: 700; }
 .card .note, .small { font-size: 0.82em; color: #444; }
-svg.vsm { max-width: 100%; height: auto; border: 1px solid #ddd; background: #fff; }
-svg.vsm text { font-family: inherit; fill: #1a1a1a; }
+svg.vsm { max-width: 100%; height: auto; border: 1px solid var(--border); background: var(--paper); }
+body.frame svg.vsm { display: block; max-width: none; border: none; }
+svg.vsm text { font-family: inherit; fill: var(--ink); }
 svg.vsm .t-name { font-size: 13px; font-weight: 600; }
 svg.vsm .t-small { font-size: 11px; }
+svg.vsm .t-now { font-weight: 700; }
 svg.vsm .t-tag { font-size: 10px; font-weight: 700; letter-spacing: 0.06em; }
-svg.vsm .t-total { font-size: 13px; font-weight: 700; }
-svg.vsm .t-worst { font-size: 11px; font-weight: 700; fill: #D55E00; letter-spacing: 0.06em; }
-svg.vsm .flowline { stroke: #444; stroke-width: 1.5; }
-svg.vsm .arc { fill: none; stroke: #444; stroke-width: 1.5; stroke-dasharray: 5 3; }
-svg.vsm .ladder { stroke-width: 3; stroke: #444; }
-svg.vsm .ladder-wait { stroke: #E69F00; }
-svg.vsm .ladder-work { stroke: #0072B2; }
-.key { display: inline-block; font-size: 0.8em; font-weight: 700; padding: 0 5px; margin: 0 3px 0 10px; border: 2px solid; }
-.k-active { border-color: #0072B2; background: #D6E9F5; }
-.k-wait { border-color: #E69F00; background: #FCEBC7; }
-.k-side { border-color: #CC79A7; background: #F5E1EC; border-style: dashed; }
-.k-worst { border-color: #D55E00; border-width: 3px; color: #D55E00; }
+svg.vsm .t-total { font-size: 14px; font-weight: 700; }
+svg.vsm .t-total-label { font-size: 12px; }
+svg.vsm .t-worst { font-size: 11px; font-weight: 700; fill: var(--worst-text); letter-spacing: 0.06em; }
+svg.vsm .fill-wait { fill: var(--wait-fill); }
+svg.vsm .fill-active { fill: var(--active-fill); }
+svg.vsm .fill-side { fill: var(--side-fill); }
+svg.vsm .fill-none { fill: none; }
+svg.vsm .databox { fill: var(--box); stroke: var(--border); }
+svg.vsm .arrowhead { fill: var(--line); }
+svg.vsm .flowline { stroke: var(--line); stroke-width: 1.5; }
+svg.vsm .arc { fill: none; stroke: var(--line); stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg.vsm .arc-label { paint-order: stroke; stroke: var(--halo); stroke-width: 4px; stroke-linejoin: round; }
+svg.vsm .ladder { stroke-width: 3; stroke: var(--line); }
+svg.vsm .ladder-wait { stroke: WAIT; }
+svg.vsm .ladder-work { stroke: ACTIVE; }
+svg.vsm .stage-link { cursor: pointer; }
+svg.vsm .stage-link:hover .databox, svg.vsm .stage-link:focus .databox { stroke: var(--ink); stroke-width: 2; }
+svg.vsm .stage-link:focus { outline: none; }
 table.grid { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 table.grid th, table.grid td { border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; }
 table.grid th { background: #f2f2f2; }
@@ -509,6 +705,6 @@ footer { margin-top: 2em; border-top: 1px solid #ccc; font-size: 0.82em; color: 
   h2 { break-after: avoid; page-break-after: avoid; }
   .cards { grid-template-columns: repeat(4, 1fr); }
   svg.vsm { border: none; }
-  table.grid tr.flag td, .card, .key { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  table.grid tr.flag td, .card, svg.vsm { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
-"""
+""".replace("LIGHT", _LIGHT).replace("DARK", _DARK).replace("WAIT", WAIT_COLOUR).replace("ACTIVE", ACTIVE_COLOUR)
