@@ -15,7 +15,7 @@ if first_view is None:
 
 view, state, query, decided = decisions_view("Overview")
 report, changes = decided["report"], decided["changes"]
-figures = data.stream_map(view.info.dataset, view.version, query)["figures"]
+figures = decided["figures"]
 
 
 def _days(value) -> str:

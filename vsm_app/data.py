@@ -27,12 +27,14 @@ def decisions(dataset: str, version: int, query: tuple[tuple[str, tuple[str, ...
     from vsm_core.decisions.bottlenecks import rank_bottlenecks
     from vsm_core.decisions.inputs import DecisionInputs
     from vsm_core.decisions.levers import recommend_changes
+    from vsm_core.export.html_report import key_figures
 
     with _flow(dataset, version, query) as flow:
         inputs = DecisionInputs(flow)
         report = rank_bottlenecks(flow, inputs=inputs)
         changes = recommend_changes(flow, inputs=inputs)
-        return {"report": report.to_dict(), "changes": [c.to_dict() for c in changes],
+        # The key figures come from the same prepared view: the Overview needs no second one.
+        return {"report": report.to_dict(), "changes": [c.to_dict() for c in changes], "figures": key_figures(flow, inputs),
                 "stage_map": flow.stage_map.version_id, "clock": flow.clock.label}
 
 
@@ -95,13 +97,13 @@ def stream_map(dataset: str, version: int, query: tuple) -> dict:
     """The map of one view (a frame document whose stages link to their drill-down, and the
     frame's height), the stage and %C&A tables, the items in progress and the worst stage."""
     from vsm_core.decisions.inputs import DecisionInputs
-    from vsm_core.export.html_report import key_figures, value_stream_map
+    from vsm_core.export.html_report import value_stream_map
 
-    ranking = decisions(dataset, version, query)["report"]  # cached: the bootstrap runs once per view
-    worst = next((s["stage"] for s in ranking["stages"] if s["stands_out"]), None)
+    decided = decisions(dataset, version, query)  # cached: the bootstrap runs once per view
+    worst = next((s["stage"] for s in decided["report"]["stages"] if s["stands_out"]), None)
+    figures = decided["figures"]
     with _flow(dataset, version, query) as flow:
         inputs = DecisionInputs(flow)
-        figures = key_figures(flow, inputs)
         document = value_stream_map(flow, inputs, worst=worst, figures=figures,
                                     stage_href=stage_link(dataset, version, query))
         return {"html": document.html, "height": document.height, "stages": inputs.stage_table, "ageing": inputs.ageing,
