@@ -23,5 +23,6 @@ sections = (
 for n, (heading, (_, chart), table, file_name) in enumerate(sections):
     st.subheader(heading)
     st.altair_chart(chart, width="stretch")
-    st.download_button(f"{heading} data (CSV)", data=safe_csv_bytes(tables[table]), file_name=file_name,
+    # The bytes are made only when the button is pressed: a rerun does not pay for five CSVs.
+    st.download_button(f"{heading} data (CSV)", data=lambda frame=tables[table]: safe_csv_bytes(frame), file_name=file_name,
                        mime="text/csv", icon=":material/download:", key=f"csv-{n}")

@@ -3,6 +3,9 @@ by (dataset id, version) is valid for as long as the server runs."""
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import pandas as pd
 import streamlit as st
 
@@ -25,12 +28,11 @@ def decisions(dataset: str, version: int, query: tuple[tuple[str, tuple[str, ...
     """The bottleneck ranking and the recommended changes of one view, as plain values. Keyed
     by the view's query parameters (as a sorted tuple), so a link always gets the same answer."""
     from vsm_core.decisions.bottlenecks import rank_bottlenecks
-    from vsm_core.decisions.inputs import DecisionInputs
     from vsm_core.decisions.levers import recommend_changes
     from vsm_core.export.html_report import key_figures
 
-    with _flow(dataset, version, query) as flow:
-        inputs = DecisionInputs(flow)
+    with _view(dataset, version, query) as prepared:
+        flow, inputs = prepared.flow, prepared.inputs
         report = rank_bottlenecks(flow, inputs=inputs)
         changes = recommend_changes(flow, inputs=inputs)
         # The key figures come from the same prepared view: the Overview needs no second one.
@@ -38,12 +40,62 @@ def decisions(dataset: str, version: int, query: tuple[tuple[str, tuple[str, ...
                 "stage_map": flow.stage_map.version_id, "clock": flow.clock.label}
 
 
-def _flow(dataset: str, version: int, query: tuple):
+class PreparedView:
+    """One prepared view (its DuckDB tables) shared by the cached computations of that view, so
+    a page that shows the ranking, the map and a drill-down prepares the view once. DuckDB runs
+    one statement at a time per connection, so users of the same view take turns (``lock``);
+    the decision inputs are kept with it for the same reason."""
+
+    def __init__(self, flow):
+        self.flow = flow
+        self.lock = threading.RLock()
+        self.closed = False
+        self._inputs = None
+
+    @property
+    def inputs(self):
+        from vsm_core.decisions.inputs import DecisionInputs
+
+        if self._inputs is None:
+            self._inputs = DecisionInputs(self.flow)
+        return self._inputs
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.flow.close()
+
+
+def _open(dataset: str, version: int, query: tuple):
     from vsm_app.viewstate import from_query_params
     from vsm_core.metrics import open_flow
 
     state, _ = from_query_params({k: list(v) for k, v in query})
     return open_flow(get_store().get(dataset), version, map_id=state.map_id, filters=state.filters, clock=state.clock)
+
+
+# At most 4 views stay prepared (a few hundred MB on 100,000 issues); the oldest is closed.
+@st.cache_resource(max_entries=4, on_release=PreparedView.close, show_spinner=False)
+def _prepared(dataset: str, version: int, query: tuple) -> PreparedView:
+    return PreparedView(_open(dataset, version, query))
+
+
+@contextmanager
+def _view(dataset: str, version: int, query: tuple):
+    """The prepared view, held for the caller alone while in the ``with`` block."""
+    prepared = _prepared(dataset, version, query)
+    with prepared.lock:
+        if not prepared.closed:
+            yield prepared
+            return
+    with _open(dataset, version, query) as flow:  # released meanwhile: a private one
+        yield PreparedView(flow)
+
+
+@contextmanager
+def _flow(dataset: str, version: int, query: tuple):
+    with _view(dataset, version, query) as prepared:
+        yield prepared.flow
 
 
 @st.cache_data(max_entries=32, show_spinner="Replaying history under the change...")
@@ -96,14 +148,13 @@ def flow_tables(dataset: str, version: int, query: tuple) -> dict:
 def stream_map(dataset: str, version: int, query: tuple) -> dict:
     """The map of one view (a frame document whose stages link to their drill-down, and the
     frame's height), the stage and %C&A tables, the items in progress and the worst stage."""
-    from vsm_core.decisions.inputs import DecisionInputs
     from vsm_core.export.html_report import value_stream_map
 
     decided = decisions(dataset, version, query)  # cached: the bootstrap runs once per view
     worst = next((s["stage"] for s in decided["report"]["stages"] if s["stands_out"]), None)
     figures = decided["figures"]
-    with _flow(dataset, version, query) as flow:
-        inputs = DecisionInputs(flow)
+    with _view(dataset, version, query) as prepared:
+        flow, inputs = prepared.flow, prepared.inputs
         document = value_stream_map(flow, inputs, worst=worst, figures=figures,
                                     stage_href=stage_link(dataset, version, query))
         return {"html": document.html, "height": document.height, "stages": inputs.stage_table, "ageing": inputs.ageing,

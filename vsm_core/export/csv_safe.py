@@ -9,7 +9,8 @@ guidance:
   (0x09) or a carriage return (0x0D) gets a leading apostrophe (``'=1+1``): spreadsheets show
   it as text and the apostrophe is visible, so nothing is hidden from the reader. A number
   stored as text (``"-5"``) is text and is neutralised too; real numbers (``-5``, ``-2.5``),
-  booleans, dates and times are never touched, so sums and sorting still work on them.
+  booleans, dates and times are never touched, so sums and sorting still work on them; times
+  with a zone are written in UTC as ``2025-03-03 09:00:00+00:00``.
 * **Lists** (labels, components, example keys: Python lists, tuples or arrays in a cell) are
   joined as text with ``", "`` and the joined text is then neutralised like any other.
 * **Column names** follow the same rule as text cells.
@@ -44,6 +45,9 @@ def _cell(value):
 
 
 def _safe_column(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        # Written as UTC text in one vectorised pass (pandas would look up the zone per cell).
+        return column.dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
     if (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
             or pd.api.types.is_datetime64_any_dtype(column) or isinstance(column.dtype, pd.PeriodDtype)):
         return column

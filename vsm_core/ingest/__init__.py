@@ -220,11 +220,12 @@ def _import_files(
             info = store.publish_version(staging, into)
         else:
             info = store.publish_new(staging, name or _default_name(files))
-        if progress:
-            progress("Done", 1.0)
     except BaseException:
         staging.discard()
         raise
+    _prepare_default_view(info, progress)
+    if progress:
+        progress("Done", 1.0)
     meta = info.meta()
     return ImportResult(
         dataset=info.dataset,
@@ -236,6 +237,22 @@ def _import_files(
         as_of=meta.get("as_of"),
         has_history=bool(meta.get("has_history")),
     )
+
+
+def _prepare_default_view(info, progress: Progress | None) -> None:
+    """Build the base tables of the new version's default view (the stage map it uses now, the
+    calendar clock) into its view cache, so the dashboard's first page after an import skips
+    that step (about a second on 100,000 issues). Best effort: the data is already stored,
+    and if this fails the first page builds the tables itself."""
+    from vsm_core.metrics import open_flow
+
+    if progress:
+        progress("Preparing the dashboard's views", 0.97)
+    try:
+        with open_flow(info, info.latest):
+            pass
+    except Exception:  # noqa: BLE001 - an optimisation only; the import has succeeded
+        pass
 
 
 def _finalize_or_explain(*args, **kwargs):
