@@ -29,7 +29,7 @@ browser:
 	fi
 
 run: install
-	$(BIN)/streamlit run app.py --server.port=$(PORT)
+	$(BIN)/python -m vsm_app.serve --server.port=$(PORT)
 
 test: install browser
 	$(BIN)/python -m pytest -q

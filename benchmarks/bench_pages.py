@@ -57,12 +57,10 @@ import json
 import os
 import pstats
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -70,11 +68,14 @@ from urllib.parse import urlencode, urlparse
 
 from playwright.sync_api import Error as PlaywrightError
 
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
+
+from browser_support import Server  # noqa: E402 -- the tests' server: the dashboard as `make run` starts it
 
 FIRST_LOAD_TARGET_S = 4.0
 RERUN_TARGET_S = 1.5
@@ -140,49 +141,13 @@ def ensure_dataset(store_dir: Path, issues: int, seed: int):
     return import_export(ensure_export(issues, seed), store_dir)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``streamlit run app.py`` on a free port of 127.0.0.1; with ``profile_dir``, every script
-    run is profiled (see ``serve_profiled``)."""
-
-    def __init__(self, store_dir: Path, log_path: Path, profile_dir: Path | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = ["run", "app.py", "--server.headless=true", f"--server.port={self.port}", "--server.address=127.0.0.1",
-                "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", "--server.runOnSave=false"]
-        if profile_dir is None:
-            command = [sys.executable, "-m", "streamlit", *args]
-        else:
-            command = [sys.executable, str(Path(__file__).resolve()), "--serve-profiled", str(profile_dir), *args]
-        self.log = open(log_path, "w")  # noqa: SIM115 -- the server writes to it until stop()
-        self.process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ, VSM_STORE=str(store_dir)),
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"the dashboard did not start; see {log_path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=20)
-        self.log.close()
+def start_server(store_dir: Path, log_path: Path, profile_dir: Path | None = None) -> Server:
+    """The dashboard as ``make run`` starts it (tests/browser_support.Server); with
+    ``profile_dir``, every script run is profiled (see ``serve_profiled``)."""
+    if profile_dir is None:
+        return Server(store_dir, log_path)
+    return Server(store_dir, log_path, command=lambda *options: [
+        sys.executable, str(Path(__file__).resolve()), "--serve-profiled", str(profile_dir), *options])
 
 
 def serve_profiled(profile_dir: Path, streamlit_args: list[str]) -> None:
@@ -209,10 +174,9 @@ def serve_profiled(profile_dir: Path, streamlit_args: list[str]) -> None:
                 "page_name": getattr(rerun_data, "page_name", "")}))
 
     script_runner.ScriptRunner._run_script = profiled_run
-    from streamlit.web.cli import main as streamlit_main
+    from vsm_app.serve import main as serve
 
-    sys.argv = ["streamlit", *streamlit_args]
-    streamlit_main()
+    serve(streamlit_args)
 
 
 # --- the machine's load ------------------------------------------------------------------------
@@ -393,7 +357,7 @@ class Bench:
         return f"/{'' if default else slug}?" + urlencode({"dataset": self.info.dataset, **params})
 
     def server(self, name: str, profile_dir: Path | None = None) -> Server:
-        return Server(Path(self.args.store), self.work / f"server-{name}.log", profile_dir)
+        return start_server(Path(self.args.store), self.work / f"server-{name}.log", profile_dir)
 
     def new_page(self):
         context = self.browser.new_context(viewport=VIEWPORT)

@@ -15,7 +15,7 @@ if not rows:
 
 st.dataframe(
     [{**row, "size_mb": row["size_bytes"] / 1e6, "versions": ", ".join(map(str, row["versions"])),
-      "link": f"./overview?dataset={row['dataset']}"} for row in rows],
+      "link": f"./?dataset={row['dataset']}"} for row in rows],
     hide_index=True,
     width="stretch",
     column_order=["name", "issues", "status_changes", "versions", "as_of", "imported_at", "size_mb", "has_history", "link"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,21 +21,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SERVER_OPTIONS = ("--server.headless=true", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+                  "--server.fileWatcherType=none", "--server.runOnSave=false")
+
+
 class Server:
-    def __init__(self, store_dir: Path, log_path: Path):
+    """The dashboard as ``make run`` starts it, on a free port of 127.0.0.1, reading
+    ``store_dir``; ``command`` replaces the start command (the page benchmark's profiler)."""
+
+    def __init__(self, store_dir: Path, log_path: Path, *, options: tuple[str, ...] = (), command=None):
+        from vsm_app.serve import command as serve_command
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.store_dir = store_dir
         env = dict(os.environ, VSM_STORE=str(store_dir))
-        self.log = open(log_path, "w")
+        args = (*SERVER_OPTIONS, f"--server.port={self.port}", *options)
+        self.log = open(log_path, "w")  # noqa: SIM115 -- the server writes to it until stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             f"--server.port={self.port}", "--server.address=127.0.0.1",
-             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+            command(*args) if command else serve_command(*args),
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 60
+        deadline = time.time() + 90
         while time.time() < deadline:
+            if self.process.poll() is not None:
+                break
             try:
                 with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as response:
                     if response.status == 200:
