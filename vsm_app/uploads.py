@@ -24,8 +24,10 @@ def import_uploads(
     fmt: str,
     timezone_name: str | None,
     progress: Callable[[str, float], None],
+    into: str | None = None,
 ) -> ImportResult:
-    """Write each uploaded file to a private temporary directory and import them as one dataset."""
+    """Write each uploaded file to a private temporary directory and import them as one dataset
+    (or as a new data version of ``into``)."""
     with tempfile.TemporaryDirectory(prefix="vsm-upload-") as tmp:
         files = []
         for index, upload in enumerate(uploads):
@@ -34,4 +36,5 @@ def import_uploads(
                 for chunk in iter(lambda: upload.read(1 << 20), b""):
                     handle.write(chunk)
             files.append(SourceFile(path, upload.name))
-        return import_files(store, files, name=name or None, fmt=fmt, timezone_name=timezone_name, progress=progress)
+        return import_files(store, files, name=name or None, fmt=fmt, timezone_name=timezone_name, progress=progress,
+                            into=into)
