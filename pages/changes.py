@@ -3,7 +3,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from vsm_app import data
+from vsm_app import access, data
 from vsm_app.context import caption_for, decisions_view
 from vsm_app.display import plain
 from vsm_app.viewstate import describe
@@ -90,21 +90,24 @@ for result in results:
                          f"· {experiment['settle_days']} settling days"))
         st.text(result["summary"])
 
-with st.form("experiment", clear_on_submit=True):
-    st.subheader("Record a change")
-    title = st.text_input("What the team changed", max_chars=200)
-    cols = st.columns(4)
-    exp_stage = cols[0].selectbox("Stage it should improve", committed or ["-"], key="experiment_stage")
-    lever = cols[1].selectbox("Lever", ["other", *LEVERS])
-    start = cols[2].date_input("Started on", value=date.today(), format="YYYY-MM-DD")
-    settle = cols[3].number_input("Settling days", min_value=0, max_value=60, value=7)
-    note = st.text_input("Note (optional)", max_chars=2000)
-    if st.form_submit_button("Record the experiment"):
-        try:
-            experiments.add_experiment(view.info.path, title=title, stage=exp_stage,
-                                       lever=None if lever == "other" else lever, start=start,
-                                       settle_days=int(settle), note=note or None)
-        except ValueError as exc:
-            st.error(str(exc))
-        else:
-            st.rerun()
+if not access.may_edit(view.info):
+    access.refuse("record an experiment")
+else:
+    with st.form("experiment", clear_on_submit=True):
+        st.subheader("Record a change")
+        title = st.text_input("What the team changed", max_chars=200)
+        cols = st.columns(4)
+        exp_stage = cols[0].selectbox("Stage it should improve", committed or ["-"], key="experiment_stage")
+        lever = cols[1].selectbox("Lever", ["other", *LEVERS])
+        start = cols[2].date_input("Started on", value=date.today(), format="YYYY-MM-DD")
+        settle = cols[3].number_input("Settling days", min_value=0, max_value=60, value=7)
+        note = st.text_input("Note (optional)", max_chars=2000)
+        if st.form_submit_button("Record the experiment"):
+            try:
+                experiments.add_experiment(view.info.path, title=title, stage=exp_stage,
+                                           lever=None if lever == "other" else lever, start=start,
+                                           settle_days=int(settle), note=note or None)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()

@@ -1,14 +1,18 @@
 import streamlit as st
 
-from vsm_app import data
+from vsm_app import access, data
 from vsm_app.context import caption_for, page_setup
-from vsm_app.display import plain
+from vsm_app.display import plain, show_links
 from vsm_core import queries
 from vsm_core.store import StoreError
 
 store, view = page_setup("Datasets")
 st.title("Datasets")
-rows = queries.list_datasets(store)
+# Only what this visitor may manage (and the demo): ids are never listed to anyone else.
+rows = [row for row in queries.list_datasets(store) if access.may_list(store.get_by_id(row["dataset"]))]
+if len(rows) <= 1:
+    st.caption("Datasets you upload in this browser (or open with their edit link) are listed here"
+               + (", with those shared with you." if access.login_enabled() else "."))
 if not rows:
     st.info("No datasets yet: upload a Jira export on the Upload page.")
     st.stop()
@@ -45,7 +49,22 @@ else:
     st.dataframe(findings, hide_index=True, width="stretch", column_order=columns,
                  column_config={"code": "Kind", "severity": "Severity", "key": "Issue", "file": "File", "message": "Finding"})
 
-st.subheader(f"Manage: {plain(view.info.name)}")
+st.subheader(f"Links and settings: {plain(view.info.name)}")
+show_links(view.info)
+if not access.may_edit(view.info):
+    access.refuse("rename, share or delete this dataset")
+    st.stop()
+if access.login_enabled():
+    with st.form("share", border=True):
+        st.text("Accounts that may view this dataset: " + (", ".join(view.info.access.get("viewers", [])) or "none yet"))
+        email = st.text_input("Share with (e-mail address of the account)")
+        if st.form_submit_button("Share"):
+            try:
+                store.share(view.info.dataset, email)
+            except ValueError as problem:
+                st.error(str(problem))
+            else:
+                st.rerun()
 left, right = st.columns(2)
 with left.form("rename", border=True):
     new_name = st.text_input("New name", value=view.info.name, max_chars=store.MAX_NAME)

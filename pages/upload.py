@@ -1,7 +1,8 @@
 import streamlit as st
 
+from vsm_app import access
 from vsm_app.context import View, page_setup
-from vsm_app.display import plain, show_findings, show_summary
+from vsm_app.display import plain, show_findings, show_links, show_summary
 from vsm_app.stagemap_editor import show_stage_map_editor
 from vsm_app.uploads import import_uploads
 from vsm_core.ingest import FORMATS
@@ -26,6 +27,11 @@ with st.form("upload", clear_on_submit=False, border=True):
         "Export files", accept_multiple_files=True, key="uploads",
         help="JSON, NDJSON, CSV, TSV, Parquet, optionally gzip-compressed.",
     )
+    into = None
+    if view is not None and access.may_edit(view.info):
+        as_version = st.checkbox(f"Add as a new data version of {plain(view.info.name)}",
+                                 help="Links to the earlier versions keep showing them; pages offer the new one.")
+        into = view.info.dataset if as_version else None
     left, middle, right = st.columns(3)
     name = left.text_input("Dataset name", placeholder="e.g. Payments team, 2025")
     fmt = middle.selectbox("Format", ["auto", *FORMATS], help="Chosen from the content unless you pick one.")
@@ -41,7 +47,7 @@ if submitted:
     bar = st.progress(0.0, text="Starting")
     try:
         result = import_uploads(
-            store, uploads, name=name.strip(), fmt=fmt, timezone_name=timezone_name.strip() or None,
+            store, uploads, name=name.strip(), fmt=fmt, timezone_name=timezone_name.strip() or None, into=into,
             progress=lambda what, fraction: bar.progress(min(1.0, fraction), text=what),
         )
     except (ImportProblem, StoreError) as problem:
@@ -50,8 +56,14 @@ if submitted:
         st.caption("Nothing was stored; your other datasets are unchanged.")
         st.stop()
     bar.empty()
+    if into is None:  # a new dataset: its uploader gets the edit key (or, with login, owns it)
+        access.remember_edit_key(result.dataset, store.new_edit_key(result.dataset))
+        if access.visitor().email:
+            store.set_owner(result.dataset, access.visitor().email)
     info = store.get(result.dataset)
-    st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{plain(result.name)}”.")
+    st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{plain(result.name)}”"
+               + (f", data version {result.version}." if into else "."))
+    show_links(info)
     show_summary(info.meta(result.version))
     st.subheader("Data quality")
     show_findings(result.warnings)

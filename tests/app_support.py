@@ -33,12 +33,16 @@ TIMEOUT = 90
 # -- running a page and reading it --------------------------------------------------------------
 
 
-def run_page(page: str, params: dict[str, str | list[str]] | None = None) -> AppTest:
+def run_page(page: str, params: dict[str, str | list[str]] | None = None,
+             edit_keys: dict[str, str] | None = None) -> AppTest:
     """Open ``page`` (a file name in pages/, without .py) the way a link does: the query
-    parameters preset, then one run."""
+    parameters preset, then one run; ``edit_keys`` (dataset id -> key) are the edit links this
+    browser session opened before."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     for name, value in (params or {}).items():
         at.query_params[name] = value
+    if edit_keys:
+        at.session_state["edit_keys"] = dict(edit_keys)
     at.switch_page(f"pages/{page}.py")
     at.run()
     return at

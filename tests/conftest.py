@@ -105,3 +105,10 @@ def page(browser):
 
 
 ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def edit_key(store_dir: Path, dataset: str) -> str:
+    """A new edit key for a dataset imported by a test (as `vsm links --new-edit-key` makes)."""
+    from vsm_core.store import open_store
+
+    return open_store(store_dir).new_edit_key(dataset)

@@ -685,8 +685,12 @@ def test_upload_page_imports_a_file_and_names_it(sets, tmp_path):
     assert any(unescaped(s.value) == "Imported 3 issues and 8 status changes as “Three items”." for s in at.success)
 
 
-def test_datasets_page_lists_every_dataset_with_its_counts(sets):
-    at = page("datasets", sets["tiny"])
+def test_datasets_page_lists_every_dataset_with_its_counts(sets, page_store):
+    # The list shows the datasets this browser may edit: it holds every dataset's edit key.
+    store, _ = page_store
+    keys = {expected.dataset: store.new_edit_key(expected.dataset) for expected in sets.values()}
+    at = run_page("datasets", {"dataset": sets["tiny"].dataset}, edit_keys=keys)
+    assert not at.exception
     assert titles(at) == ["Datasets"]
     listed = at.dataframe[0].value.set_index("dataset")
     for expected in sets.values():

@@ -53,6 +53,7 @@ def editor(tmp_path, monkeypatch):
     st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.query_params["dataset"] = result.dataset
+    at.query_params["edit"] = store.new_edit_key(result.dataset)  # saving a map needs the edit link
     at.run()
     at.switch_page("pages/upload.py").run()
     assert not at.exception, at.exception

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import Server, wait_for_run
-from conftest import ARTIFACTS, run_cli
+from conftest import ARTIFACTS, edit_key, run_cli
 
 from vsm_core.demo.plants import (
     plant,
@@ -31,6 +31,7 @@ def review_queue(tmp_path_factory):
     out = json.loads(run_cli("import", export, statuses, "--name", "Review <b>queue</b> team", "--as-of", as_of, "--json",
                              store_dir=base / "store", check=True).stdout)
     server = Server(base / "store", base / "server.log")
+    server.edit_key = edit_key(base / "store", out["dataset"])  # recording an experiment needs the edit link
     yield server, out["dataset"], team
     server.stop()
 
@@ -67,7 +68,7 @@ def test_a_bad_value_in_the_link_is_dropped_with_a_sentence(review_queue, page):
 
 def test_changes_page_projects_the_queue_cut_and_records_an_experiment(review_queue, page):
     server, dataset, team = review_queue
-    page.goto(f"{server.url}/changes?dataset={dataset}&all_types=1")
+    page.goto(f"{server.url}/changes?dataset={dataset}&all_types=1&edit={server.edit_key}")
     wait_for_run(page, timeout_ms=120_000)
     queue = team.expected_bottleneck_stage
     # The form opens on the top change's stage with its waiting time halved.

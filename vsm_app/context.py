@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vsm_app import access
 from vsm_app.display import plain
 from vsm_app.navigation import ensure_navigation
 from vsm_app.viewstate import ViewState
@@ -66,19 +67,26 @@ def _wanted_version(info: DatasetInfo) -> int:
 
 
 def current_view(store: Store) -> View | None:
-    """The dataset and version named in the URL, else the demo (or newest) dataset."""
+    """The dataset and version named in the URL (when this visitor may see it), else the demo.
+
+    A dataset that does not exist and one the visitor may not see get the same sentence, so a
+    link cannot be used to learn which ids exist. No other dataset is ever shown in their
+    place: without a link, a visitor sees only the demo."""
     # Streamlit drops query parameters on a page switch: the session remembers the dataset.
     wanted = st.query_params.get("dataset") or st.session_state.get("dataset")
     info = None
     if wanted:
         try:
-            info = store.get(wanted)
+            info = store.get_by_id(wanted)
         except StoreError:
-            st.error("The dataset in this link does not exist (it may have been deleted), so the demo dataset is shown.")
+            info = None
+        if info is not None and not access.may_view(info):
+            info = None
+        if info is None:
+            st.session_state.pop("dataset", None)
+            st.error("The dataset in this link does not exist or is not shared with you, so the demo dataset is shown.")
     if info is None:
-        datasets = store.datasets()
-        demo = [d for d in datasets if d.demo]
-        info = (demo or datasets or [None])[0]
+        info = next((d for d in store.datasets() if d.demo), None)
     if info is None:
         return None
     if st.session_state.get("dataset") != info.dataset:
@@ -94,6 +102,8 @@ def current_view(store: Store) -> View | None:
 def page_setup(title: str) -> tuple[Store, View | None]:
     """The one idempotent set-up call every page starts with."""
     ensure_navigation()
+    access.require_login()
+    access.take_edit_key_from_url()
     store = get_store()
     view = current_view(store)
     return store, view

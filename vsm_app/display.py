@@ -75,3 +75,18 @@ def show_findings(warnings: list[str]) -> None:
     with st.container(border=True):
         for warning in warnings:
             st.text(warning)  # plain text: keys and status names come from Jira
+
+
+def show_links(info) -> None:
+    """The dataset's links for the visitor: the read-only view link to share and, for an
+    editor without login, the secret edit link."""
+    from vsm_app import access
+
+    view_link, edit_link = access.links(info)
+    with st.container(border=True):
+        st.markdown("**Share (read-only)**: anyone with this link can view the dataset, nothing more.")
+        st.code(view_link, language=None, wrap_lines=True)
+        if edit_link:
+            st.markdown("**Edit link: keep it secret.** It can add data versions, save stage maps, record "
+                        "experiments, rename and delete. Bookmark it: it is shown only to this browser session.")
+            st.code(edit_link, language=None, wrap_lines=True)

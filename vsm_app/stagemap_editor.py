@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from vsm_app import access
 from vsm_app.context import View, choose_stage_map, get_store
 from vsm_app.display import plain
 from vsm_core.stagemap import KINDS, StageMap, list_stage_maps, save_stage_map
@@ -434,8 +435,11 @@ def _save(view: View, key: str, draft: dict, saved_ids: list[str], in_use: str) 
         note = st.text_input("Note for this version", key=f"{key}:note:{map_id}", max_chars=200,
                              placeholder="e.g. Review and Test as one stage")
     buttons = st.container(horizontal=True)
-    if map_id not in saved_ids and buttons.button("Save as a new map version", type="primary", key=f"{key}:save",
-                                                  disabled=problem is not None):
+    editor = access.may_edit(view.info)
+    if map_id not in saved_ids and not editor:
+        access.refuse("save a stage map for everyone")
+    if map_id not in saved_ids and editor and buttons.button("Save as a new map version", type="primary", key=f"{key}:save",
+                                                             disabled=problem is not None):
         new_id = save_stage_map(view.info.path, stage_map, note=note.strip() or None)  # the same map: same file
         _use_map(key, {**draft, "start": new_id, "start_id": map_id, "log": []}, new_id,
                  f"Saved as map {new_id}. Every page now uses it; earlier maps stay listed above.")

@@ -387,6 +387,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_store(p)
 
+    p = commands.add_parser("links", help="the dataset's view link and, with --new-edit-key, a new edit link")
+    p.add_argument("dataset", metavar="DATASET", help="dataset id (or unique name)")
+    p.add_argument("--base-url", default="http://localhost:8501", help="the dashboard's address (default: %(default)s)")
+    p.add_argument("--new-edit-key", action="store_true",
+                   help="make a new edit key (the old edit link stops working) and print the edit link")
+    p.add_argument("--owner", metavar="EMAIL", help="with login: make this account the dataset's owner")
+    p.add_argument("--share", metavar="EMAIL", action="append", default=[], help="with login: let this account view it")
+    p.add_argument("--json", action="store_true")
+    _add_store(p)
+
     for command, text in (("issues", "one row per issue"), ("status-times", "time per issue and status, under the timeline rules")):
         p = commands.add_parser(command, help=text)
         p.add_argument("dataset", metavar="DATASET", help="dataset id (or unique name)")
@@ -510,6 +520,34 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_links(args: argparse.Namespace) -> int:
+    """View link (and a new edit link) of a dataset; owner and shares for the login mode."""
+    from urllib.parse import urlencode
+
+    store = open_store(args.store)
+    info = store.get(args.dataset)
+    try:
+        if args.owner:
+            info = store.set_owner(info.dataset, args.owner)
+        for email in args.share:
+            info = store.share(info.dataset, email)
+    except ValueError as exc:
+        raise _BadOption(str(exc)) from exc
+    base = args.base_url.rstrip("/")
+    out = {"dataset": info.dataset, "view_link": f"{base}/?{urlencode({'dataset': info.dataset})}",
+           "owner": info.access.get("owner"), "viewers": info.access.get("viewers", [])}
+    if args.new_edit_key:
+        key = store.new_edit_key(info.dataset)
+        out["edit_link"] = f"{base}/?{urlencode({'dataset': info.dataset, 'edit': key})}"
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(f"view (share it):        {out['view_link']}")
+        if "edit_link" in out:
+            print(f"edit (keep it secret): {out['edit_link']}")
+    return 0
+
+
 def _cmd_table(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     info = store.get(args.dataset)
@@ -541,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
                 "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap,
                 "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes, "whatif": _cmd_whatif,
-                "experiment": _cmd_experiment, "report": _cmd_report}
+                "experiment": _cmd_experiment, "report": _cmd_report, "links": _cmd_links}
     try:
         return handlers[args.command](args)
     except (ImportProblem, StoreError, _BadOption) as exc:

@@ -28,7 +28,7 @@ import re
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,6 +106,7 @@ class DatasetInfo:
     versions: tuple[int, ...]
     path: Path
     demo: bool = False
+    access: dict = field(default_factory=dict, compare=False)  # see vsm_core.access
 
     @property
     def latest(self) -> int:
@@ -180,7 +181,7 @@ class Store:
         return DatasetInfo(
             dataset=doc["dataset"], name=doc.get("name") or doc["dataset"],
             created_at=doc.get("created_at", ""), versions=tuple(versions), path=path,
-            demo=bool(doc.get("demo")),
+            demo=bool(doc.get("demo")), access=dict(doc.get("access") or {}),
         )
 
     def get(self, dataset: str) -> DatasetInfo:
@@ -255,6 +256,42 @@ class Store:
             raise StoreError(f"A dataset name needs 1 to {self.MAX_NAME} characters; "
                              f"this one has {len(cleaned)}. Type a shorter name.")
         return self._update_doc(dataset, name=cleaned)
+
+    def get_by_id(self, dataset: str) -> DatasetInfo:
+        """A dataset by its id only (links name ids; a name could be guessed)."""
+        info = self._read_info(self.root / "datasets" / dataset) if _ID_RE.match(str(dataset)) else None
+        if info is None:
+            raise StoreError(f"no dataset {str(dataset)[:40]!r} in the store.")
+        return info
+
+    def new_edit_key(self, dataset: str) -> str:
+        """Make the dataset's edit key (voiding any earlier one) and return it; only its
+        digest is stored (see ``vsm_core.access``)."""
+        from vsm_core.access import key_digest, new_edit_key
+
+        key = new_edit_key()
+        info = self.get(dataset)
+        self._update_doc(info.dataset, access={**info.access, "edit_key_sha256": key_digest(key)})
+        return key
+
+    def set_owner(self, dataset: str, email: str) -> DatasetInfo:
+        from vsm_core.access import normal_email
+
+        info = self.get(dataset)
+        return self._update_doc(info.dataset, access={**info.access, "owner": normal_email(email)})
+
+    def share(self, dataset: str, email: str) -> DatasetInfo:
+        """Let the account ``email`` view the dataset (login mode)."""
+        from vsm_core.access import normal_email
+
+        info = self.get(dataset)
+        viewers = sorted({*info.access.get("viewers", []), normal_email(email)})
+        return self._update_doc(info.dataset, access={**info.access, "viewers": viewers})
+
+    def unshare(self, dataset: str, email: str) -> DatasetInfo:
+        info = self.get(dataset)
+        viewers = [v for v in info.access.get("viewers", []) if v != str(email).strip().lower()]
+        return self._update_doc(info.dataset, access={**info.access, "viewers": viewers})
 
     def mark_demo(self, dataset: str) -> DatasetInfo:
         """Flag the dataset the dashboard opens when a link names none."""
