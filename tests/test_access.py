@@ -94,3 +94,24 @@ def test_cli_links_prints_the_view_link_and_a_working_edit_link(store, dataset):
     assert key_matches(edit["edit"][0], store.get(dataset).access["edit_key_sha256"])
     bad = run_cli("links", dataset, "--share", "not-an-address", store_dir=store.root)
     assert bad.returncode == 2 and "is not an e-mail address" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_retention_deletes_old_datasets_with_every_file_and_keeps_the_demo(store, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from vsm_core.ingest import SourceFile, import_files
+
+    ids = []
+    for n in range(3):
+        path = write_search(tmp_path / f"{n}.json", [jira_issue(f"R{n}-1", "2025-01-06T09:00:00.000+0000", "To Do")])
+        ids.append(import_files(store, [SourceFile(path, path.name)], name=f"Team {n}").dataset)
+    store.mark_demo(ids[2])
+    now = datetime.now(UTC)
+    assert store.expire(30, now=now + timedelta(days=29)) == []
+    old_paths = [store.get(d).path for d in ids]
+    removed = store.expire(30, now=now + timedelta(days=31))
+    assert sorted(removed) == sorted(ids[:2])
+    assert not old_paths[0].exists() and not old_paths[1].exists() and old_paths[2].exists()  # the demo stays
+    assert not any((store.root / "staging").iterdir())  # deleted for good, nothing parked
+    bad = run_cli("expire", "--days", "0", store_dir=store.root)
+    assert bad.returncode == 2 and "positive number of days" in bad.stderr

@@ -32,6 +32,18 @@ def get_store() -> Store:
     return store
 
 
+@st.cache_resource(ttl=3600, show_spinner=False)
+def apply_retention() -> int:
+    """With ``VSM_RETENTION_DAYS`` set, delete datasets older than that, at most once an hour
+    (on the first page run of each hour); returns how many went."""
+    raw = os.environ.get("VSM_RETENTION_DAYS", "").strip()
+    try:
+        days = float(raw) if raw else 0.0
+    except ValueError:
+        days = 0.0
+    return len(get_store().expire(days)) if days > 0 else 0
+
+
 def ensure_demo(store: Store) -> DatasetInfo | None:
     for info in store.datasets():
         if info.demo:
@@ -105,6 +117,7 @@ def page_setup(title: str) -> tuple[Store, View | None]:
     access.require_login()
     access.take_edit_key_from_url()
     store = get_store()
+    apply_retention()
     view = current_view(store)
     return store, view
 

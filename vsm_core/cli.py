@@ -387,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_store(p)
 
+    p = commands.add_parser("expire", help="delete datasets imported more than DAYS days ago (a retention period)")
+    p.add_argument("--days", type=float, required=True, help="keep datasets whose newest version is younger than this")
+    p.add_argument("--json", action="store_true")
+    _add_store(p)
+
     p = commands.add_parser("links", help="the dataset's view link and, with --new-edit-key, a new edit link")
     p.add_argument("dataset", metavar="DATASET", help="dataset id (or unique name)")
     p.add_argument("--base-url", default="http://localhost:8501", help="the dashboard's address (default: %(default)s)")
@@ -520,6 +525,12 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_expire(args: argparse.Namespace) -> int:
+    removed = open_store(args.store).expire(args.days)
+    print(json.dumps({"deleted": removed}) if args.json else f"deleted {len(removed)} dataset(s) older than {args.days:g} days")
+    return 0
+
+
 def _cmd_links(args: argparse.Namespace) -> int:
     """View link (and a new edit link) of a dataset; owner and shares for the login mode."""
     from urllib.parse import urlencode
@@ -579,7 +590,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
                 "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap,
                 "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes, "whatif": _cmd_whatif,
-                "experiment": _cmd_experiment, "report": _cmd_report, "links": _cmd_links}
+                "experiment": _cmd_experiment, "report": _cmd_report, "links": _cmd_links,
+                "expire": _cmd_expire}
     try:
         return handlers[args.command](args)
     except (ImportProblem, StoreError, _BadOption) as exc:

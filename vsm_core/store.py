@@ -304,6 +304,26 @@ class Store:
         os.rename(info.path, trash)
         shutil.rmtree(trash, ignore_errors=True)
 
+    def expire(self, days: float, now: datetime | None = None) -> list[str]:
+        """Delete every dataset (but the demo) whose newest data version was imported more than
+        ``days`` days ago, with all its files; return their ids. The optional retention period
+        (``VSM_RETENTION_DAYS`` for the dashboard, ``vsm expire --days N`` for a scheduled job)."""
+        if days <= 0:
+            raise StoreError("A retention period needs a positive number of days.")
+        now = now or datetime.now(timezone.utc)
+        removed = []
+        for info in self.datasets():
+            if info.demo:
+                continue
+            try:
+                imported = datetime.strptime(info.meta().get("imported_at", ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            except (OSError, ValueError):
+                continue  # unreadable: never delete what cannot be dated
+            if (now - imported).total_seconds() > days * 86400:
+                self.delete(info.dataset)
+                removed.append(info.dataset)
+        return removed
+
     def sweep_staging(self, older_than: float = _STALE_STAGING_SECONDS) -> int:
         """Erase what dead imports left in ``staging/``: their process is gone (or, for a
         directory that names no process, it is older than ``older_than`` seconds)."""
