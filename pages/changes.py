@@ -91,7 +91,7 @@ for result in results:
         st.text(result["summary"])
 
 if not access.may_edit(view.info):
-    access.refuse("record an experiment")
+    access.refuse("record an experiment", view.info)
 else:
     with st.form("experiment", clear_on_submit=True):
         st.subheader("Record a change")

@@ -52,7 +52,7 @@ else:
 st.subheader(f"Links and settings: {plain(view.info.name)}")
 show_links(view.info)
 if not access.may_edit(view.info):
-    access.refuse("rename, share or delete this dataset")
+    access.refuse("rename, share or delete a dataset", view.info)
     st.stop()
 if access.login_enabled():
     with st.form("share", border=True):

@@ -95,9 +95,11 @@ def app_root() -> str:
     return url
 
 
-def refuse(action: str) -> None:
+def refuse(action: str, info: DatasetInfo) -> None:
     """One sentence where an editing control would be, for a visitor who may only view."""
-    if login_enabled():
+    if info.demo:
+        st.caption(f"The demo dataset is read-only: upload your own export to {action}.")
+    elif login_enabled():
         st.caption(f"Only the dataset's owner can {action}.")
     else:
         st.caption(f"To {action}, open this dataset's edit link (the uploader has it).")

@@ -437,7 +437,7 @@ def _save(view: View, key: str, draft: dict, saved_ids: list[str], in_use: str) 
     buttons = st.container(horizontal=True)
     editor = access.may_edit(view.info)
     if map_id not in saved_ids and not editor:
-        access.refuse("save a stage map for everyone")
+        access.refuse("save a stage map for everyone", view.info)
     if map_id not in saved_ids and editor and buttons.button("Save as a new map version", type="primary", key=f"{key}:save",
                                                              disabled=problem is not None):
         new_id = save_stage_map(view.info.path, stage_map, note=note.strip() or None)  # the same map: same file
