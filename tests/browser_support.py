@@ -36,6 +36,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.store_dir = store_dir
         env = dict(os.environ, VSM_STORE=str(store_dir))
+        if not any(option.startswith("--secrets.files") for option in options):
+            # A developer's own .streamlit/secrets.toml (login switched on) must not change the tests.
+            empty = Path(log_path).with_suffix(".secrets.toml")
+            empty.write_text("")
+            options = (*options, f"--secrets.files={empty}")
         args = (*SERVER_OPTIONS, f"--server.port={self.port}", *options)
         self.log = open(log_path, "w")  # noqa: SIM115 -- the server writes to it until stop()
         self.process = subprocess.Popen(

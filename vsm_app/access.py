@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from vsm_core.access import Visitor, can_edit, can_list, can_view
+from vsm_core.access import Visitor, can_edit, can_list, can_view, normal_email
 from vsm_core.store import DatasetInfo
 
 _KEYS = "edit_keys"
@@ -28,11 +28,39 @@ def login_enabled() -> bool:
         return False
 
 
+AUTH_SETTINGS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+
+
+def _missing_settings() -> list[str]:
+    try:
+        table = st.secrets["auth"]
+        return [name for name in AUTH_SETTINGS if not str(table.get(name, "")).strip()]
+    except Exception:  # noqa: BLE001 - an unreadable table misses everything
+        return list(AUTH_SETTINGS)
+
+
 def require_login() -> None:
-    """With login configured, stop the page with a login button until the visitor logs in."""
-    if not login_enabled() or st.user.is_logged_in:
+    """With login configured, stop the page with a login button until the visitor logs in
+    with an account that has a verified e-mail address; once in, the sidebar names the
+    account and offers to log out."""
+    if not login_enabled():
+        return
+    if st.user.is_logged_in:
+        if visitor().email is None:
+            st.error("Your identity provider sent no verified e-mail address for this account, and datasets are "
+                     "owned and shared by e-mail address; ask your administrator to include the email claim.")
+            st.button("Log out", on_click=st.logout)
+            st.stop()
+        with st.sidebar:
+            st.caption(f"Logged in as {visitor().email}")
+            st.button("Log out", on_click=st.logout, icon=":material/logout:")
         return
     st.title("Value stream map")
+    missing = _missing_settings()
+    if missing:
+        st.error(f"Login is switched on but its [auth] table in secrets.toml lacks {', '.join(missing)}; "
+                 "ask the administrator to add them (see .streamlit/secrets.toml.example).")
+        st.stop()
     st.info("Log in to see the datasets you own or that were shared with you.", icon=":material/lock:")
     st.button("Log in", type="primary", on_click=st.login, icon=":material/login:")
     st.stop()
@@ -57,8 +85,13 @@ def remember_edit_key(dataset: str, key: str) -> None:
 def visitor() -> Visitor:
     login = login_enabled()
     email = None
-    if login and st.user.is_logged_in:
-        email = str(st.user.get("email") or st.user.get("sub") or "").strip().lower() or None
+    if login and st.user.is_logged_in and st.user.get("email_verified") is not False:
+        # Accounts are e-mail addresses; an address the provider says is unverified is not one
+        # (a provider that lets anyone register could otherwise claim a shared address).
+        try:
+            email = normal_email(str(st.user.get("email") or ""))
+        except ValueError:
+            email = None
     return Visitor(login=login, email=email, edit_keys=tuple(sorted(st.session_state.get(_KEYS, {}).items())))
 
 
@@ -86,10 +119,10 @@ def links(info: DatasetInfo) -> tuple[str, str | None]:
 
 def app_root() -> str:
     """The app's address without the page (``http://host:8501`` or ``https://host/vsm``)."""
-    from vsm_app.navigation import PAGES
+    from vsm_app.navigation import HOME, PAGES
 
     url = (st.context.url or "").split("?", 1)[0].rstrip("/")
-    for *_, url_path in PAGES:
+    for url_path in (HOME, *(row[-1] for row in PAGES)):
         if url.endswith("/" + url_path):
             return url[: -len(url_path) - 1]
     return url

@@ -84,7 +84,10 @@ def show_links(info) -> None:
 
     view_link, edit_link = access.links(info)
     with st.container(border=True):
-        st.markdown("**Share (read-only)**: anyone with this link can view the dataset, nothing more.")
+        if access.login_enabled():
+            st.markdown("**Link (read-only)**: it opens the dataset for its owner and the accounts it is shared with.")
+        else:
+            st.markdown("**Share (read-only)**: anyone with this link can view the dataset, nothing more.")
         st.code(view_link, language=None, wrap_lines=True)
         if edit_link:
             st.markdown("**Edit link: keep it secret.** It can add data versions, save stage maps, record "

@@ -25,13 +25,20 @@ PAGES = (
 )
 
 
+HOME = "home"  # the default page's own path; it is served at "/"
+
+
 def run_app() -> None:
     """Configure the page and run the navigation (the body of ``app.py``)."""
     st.set_page_config(page_title="Value stream map", page_icon=":material/route:", layout="wide")
     pages = [
-        st.Page(path, title=title, icon=icon, url_path=url_path, default=(n == 0))
+        st.Page(path, title=title, icon=icon, url_path=HOME if n == 0 else url_path, default=(n == 0))
         for n, (path, title, icon, url_path) in enumerate(PAGES)
     ]
+    # Streamlit serves the default page at "/" only: a hidden twin answers its own path too,
+    # so /overview is a deep link like every other page's.
+    path, title, icon, url_path = PAGES[0]
+    pages.append(st.Page(path, title=title, icon=icon, url_path=url_path, visibility="hidden"))
     navigation = st.navigation(pages, position="sidebar")
     _inside.active = True
     try:
