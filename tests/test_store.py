@@ -8,7 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO, jira_issue, run_cli, write_search
@@ -106,21 +108,168 @@ def test_store_from_a_newer_version_is_refused_clearly(tmp_path):
         open_store(root)
 
 
-def test_read_only_store_gives_one_sentence_and_no_damage(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
-    store = open_store(tmp_path / "ro")
-    os.chmod(store.root / "staging", 0o500)
+# -- a store the importing user cannot write, and a full disk -------------------------------
+#
+# Root ignores directory permissions, so as root the command runs as the unprivileged user
+# "nobody" (setpriv or runuser) on a store root owns; as any other user the store's folders
+# lose their write permission. A full disk is a real small file system (a tmpfs in a private
+# mount namespace, made with unshare) and, where none can be mounted, a fault injection.
+
+NOBODY = 65534
+
+
+def _as_reader() -> list[str]:
+    """The command prefix that runs a program as a user who may read the store but not write it."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv"):
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "nobody", "--"]
+    pytest.skip("running as root and neither setpriv nor runuser is here to drop privileges")
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder everyone may read (pytest's tmp_path is private to its owner), and in it a
+    home the reader may write (the store stays the only thing it cannot write)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="vsm-readonly-"))
     try:
-        result = run_cli("import", _export(tmp_path), store_dir=store.root)
+        path.chmod(0o755)
+        home = path / "home"
+        home.mkdir()
+        if os.geteuid() == 0:
+            os.chown(home, NOBODY, NOBODY)
+        yield path
     finally:
-        os.chmod(store.root / "staging", 0o700)
-    assert result.returncode == 2
-    assert "cannot be written" in result.stderr and "Traceback" not in result.stderr
+        for folder in path.rglob("*"):
+            if folder.is_dir():
+                folder.chmod(0o755)
+        shutil.rmtree(path)
+
+
+def _store_not_writable(root: Path, *, only: str | None = None) -> None:
+    """Take away the importing user's write permission on the store (or on ``only`` inside it).
+    As root the store is root's and the importer runs as nobody: 0o755 folders are enough."""
+    folders = [root / only] if only else [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o755 if os.geteuid() == 0 else 0o555)
+    if os.geteuid() == 0 and only:
+        # Everything else stays writable for nobody.
+        for folder in [root, *root.rglob("*")]:
+            if folder.is_dir() and folder not in folders:
+                folder.chmod(0o777)
+            elif folder.is_file():
+                folder.chmod(0o666)
+
+
+def _run_as_reader(shared: Path, *args) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HOME=str(shared / "home"), TMPDIR=str(shared / "home"), PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([*_as_reader(), sys.executable, "-m", "vsm_core", *map(str, args)],
+                          check=False, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+
+
+def _one_store_sentence(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("vsm import: ") and "cannot be written" in lines[0], lines[0]
+    assert "nothing was imported" in lines[0], lines[0]
+
+
+def _readable_store(shared: Path, tmp_path) -> tuple[Path, str, Path]:
+    """A store with one dataset, and a 2-issue export, in ``shared``."""
+    root = shared / "store"
+    kept = import_files(open_store(root), [SourceFile(_export(tmp_path), "e.json")], name="kept")
+    export = shutil.copy(_export(tmp_path, 2, "g.json"), shared / "g.json")
+    Path(export).chmod(0o644)
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root, kept.dataset, Path(export)
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["new dataset", "new version"])
+def test_read_only_store_gives_one_sentence_and_no_damage(shared_dir, tmp_path, into):
+    root, kept, export = _readable_store(shared_dir, tmp_path)
+    before = _snapshot(root)
+    _store_not_writable(root)
+    result = _run_as_reader(shared_dir, "import", export, "--store", root, *(["--into", kept] if into else []))
+    _one_store_sentence(result)
+    assert "Permission denied" in result.stderr
+    assert _snapshot(root) == before and list((root / "staging").iterdir()) == []
+
+
+def test_store_whose_datasets_folder_is_read_only_gives_one_sentence(shared_dir, tmp_path):
+    """staging/ can be written but datasets/ cannot (another account owns it): the import
+    fails at its last step, publishing, and must still say so in one sentence."""
+    root, _, export = _readable_store(shared_dir, tmp_path)
+    before = _snapshot(root)
+    _store_not_writable(root, only="datasets")
+    result = _run_as_reader(shared_dir, "import", export, "--store", root)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert _snapshot(root) == before and list((root / "staging").iterdir()) == []
+    if "unexpected error while reading" in result.stderr:
+        pytest.xfail("a failed publish (os.rename in Store.publish_new) reaches the command line's last guard, "
+                     "which blames reading the file and asks for a bug report")
+    _one_store_sentence(result)
+
+
+def test_new_version_into_a_read_only_dataset_is_not_reported_as_imported(shared_dir, tmp_path):
+    """staging/ can be written but the dataset's folder cannot: the new version cannot be
+    published, so the import must fail; it must never say "imported" while storing nothing."""
+    root, kept, export = _readable_store(shared_dir, tmp_path)
+    before = _snapshot(root)
+    _store_not_writable(root, only=f"datasets/{kept}/versions")
+    result = _run_as_reader(shared_dir, "import", export, "--store", root, "--into", kept, "--json")
+    assert _snapshot(root) == before and list((root / "staging").iterdir()) == []
+    if result.returncode == 0 and json.loads(result.stdout)["version"] == 1:
+        pytest.xfail("Store.publish_version retries every OSError as if another import took the version "
+                     "number, then returns the dataset unchanged: the import reports version 1 as imported")
+    _one_store_sentence(result)
+
+
+def _private_mounts(probe: Path) -> list[str] | None:
+    """A prefix that runs a command in a private mount namespace (mounts there are seen by
+    nobody else and vanish with it), or None when this system allows none (no unshare, no
+    privileges and no user namespaces). ``probe`` is an empty folder to try a mount on."""
+    if not shutil.which("unshare"):
+        return None
+    probe.mkdir(exist_ok=True)
+    for prefix in (["unshare", "--mount"], ["unshare", "--mount", "--map-root-user"]):
+        mount = subprocess.run([*prefix, "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {probe} || exit 1"],
+                               check=False, capture_output=True, timeout=30)
+        if mount.returncode == 0:
+            return prefix
+    return None
+
+
+def test_read_only_file_system_gives_one_sentence_and_no_damage(tmp_path):
+    """The store on a read-only mount (a read-only bind mount in a private mount namespace)."""
+    prefix = _private_mounts(tmp_path / "probe")
+    if prefix is None:
+        pytest.skip("no private mount namespace can be made here (unshare)")
+    root = tmp_path / "store"
+    kept = import_files(open_store(root), [SourceFile(_export(tmp_path), "e.json")], name="kept").dataset
+    before = _snapshot(root)
+    export = _export(tmp_path, 2, "g.json")
+    cli = f"{sys.executable} -m vsm_core import {export} --store {root}"
+    script = (f"mount --bind {root} {root} && mount -o remount,bind,ro {root} || exit 90\n"
+              f"{cli}; echo \"rc=$?\" >&2\n{cli} --into {kept}; echo \"rc=$?\" >&2\n")
+    result = subprocess.run([*prefix, "sh", "-c", script], check=False, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode != 90, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("rc=")] == ["rc=2", "rc=2"], result.stderr
+    sentences = [line for line in lines if not line.startswith("rc=")]
+    assert len(sentences) == 2 and all("cannot be written (Read-only file system); nothing was imported" in s
+                                       for s in sentences), result.stderr
+    assert _snapshot(root) == before and list((root / "staging").iterdir()) == []
 
 
 def test_full_store_disk_gives_one_sentence_and_no_damage(tmp_path):
-    """A write that fails half-way (here: a file system with no space) stores nothing."""
+    """A write that fails half-way stores nothing. Fault injection: every Parquet write of the
+    importer raises ENOSPC (runs everywhere; the real small file system is the next test)."""
     store = open_store(tmp_path / "full")
     import_files(store, [SourceFile(_export(tmp_path), "e.json")], name="kept")
     before = _snapshot(store.root)
@@ -135,11 +284,70 @@ def test_full_store_disk_gives_one_sentence_and_no_damage(tmp_path):
         "from vsm_core.cli import main\n"
         f"sys.exit(main(['import', {str(_export(tmp_path, 2, 'g.json'))!r}, '--store', {str(store.root)!r}]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, cwd=REPO,
+                            env=env, timeout=120)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert _snapshot(store.root) == before
     assert list((store.root / "staging").iterdir()) == []
+
+
+# Free space left on the small file system, in KiB: from nothing, through about half and most of
+# what the demo export's import needs, to more than enough.
+FREE_KIB = (0, 500, 1000, 1400, 1800, 8000)
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["new dataset", "new version"])
+def test_real_full_disk_at_every_stage_of_an_import(tmp_path, into):
+    """The store on a real tmpfs with only so much free space: the demo export (3,000 issues)
+    then runs out of room while reading, while finalizing, while preparing the view cache, or
+    not at all. Each run ends in one sentence and an unchanged store, or in a complete dataset
+    (or version)."""
+    prefix = _private_mounts(tmp_path / "probe")
+    if prefix is None:
+        pytest.skip("no private mount namespace can be made here (unshare) to mount a small tmpfs")
+    prepared = tmp_path / "prepared"
+    demo = REPO / "data" / "demo"
+    kept = import_files(open_store(prepared), [SourceFile(demo / name, name) for name in
+                                               ("demo-jira-export.json.gz", "demo-board-configuration.json")],
+                        name="kept").dataset
+    before = _snapshot(prepared)
+    used_kib = sum(-(-p.stat().st_size // 4096) * 4 for p in prepared.rglob("*") if p.is_file())
+    outcomes = {}
+    for free in FREE_KIB:
+        mount, after = tmp_path / f"mnt-{free}", tmp_path / f"after-{free}"
+        mount.mkdir()
+        cli = f"{sys.executable} -m vsm_core import {demo / 'demo-jira-export.json.gz'} --store {mount} --json"
+        script = (f"mount -t tmpfs -o size={used_kib + free}k tmpfs {mount} && cp -a {prepared}/. {mount}/ || exit 90\n"
+                  f"{cli}{f' --into {kept}' if into else ''}\nrc=$?; cp -a {mount}/. {after}/; exit $rc\n")
+        result = subprocess.run([*prefix, "sh", "-c", script], check=False, capture_output=True, text=True, cwd=REPO,
+                                timeout=120)
+        assert result.returncode in (0, 2), f"{free} KiB free: {result.stderr}"
+        assert list((after / "staging").iterdir()) == [], f"{free} KiB free: staging not cleaned"
+        if result.returncode == 2:
+            assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+            assert "cannot be written" in result.stderr and "nothing was imported" in result.stderr, result.stderr
+            assert _snapshot(after) == before, f"{free} KiB free: the store changed"
+            outcomes[free] = result.stderr.strip()
+        else:
+            added = json.loads(result.stdout)
+            info = open_store(after).get(added["dataset"])
+            assert added["version"] == info.latest == (2 if into else 1)
+            assert info.meta()["counts"]["issues"] == added["issues"] == 3000
+            for name in ("issues", "status_changes", "visits", "findings"):
+                pq.read_table(info.version_path() / f"{name}.parquet")
+            caches = list((info.path / "derived" / f"v{info.latest}").rglob("*.parquet"))
+            for cache in caches:
+                pq.read_table(cache)  # a cache that did not fit is absent, never half-written
+            assert {k: v for k, v in _snapshot(after).items() if k in before} == before
+            outcomes[free] = "imported" + ("" if caches else " (no view cache)")
+    print("\n" + "\n".join(f"  {free:>5} KiB free: {outcome}" for free, outcome in outcomes.items()))
+    assert "imported" in outcomes[FREE_KIB[-1]] and outcomes[0].startswith("vsm import:")
+    assert sum(outcome.startswith("vsm import:") for outcome in outcomes.values()) >= 3
+    internals = [o for o in outcomes.values() if "exception_type" in o or "IO Error" in o]
+    if internals:
+        pytest.xfail("a disk that fills up while finalizing shows DuckDB's own error text (JSON with "
+                     f"exception_type and the staging file's path) inside the sentence: {internals[0][:160]}")
 
 
 def test_dashboard_reads_while_another_process_imports(store, tmp_path):
