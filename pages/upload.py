@@ -69,6 +69,7 @@ if submitted:
     show_findings(result.warnings)
     st.query_params["dataset"] = result.dataset
     st.session_state["dataset"] = result.dataset
+    st.session_state.pop("view_map", None)  # the new dataset opens on its own stage map
     st.page_link("pages/overview.py", label="Open the new dataset", icon=":material/arrow_forward:",
                  query_params={"dataset": result.dataset})
     view = View(info=info, version=result.version, meta=info.meta(result.version))

@@ -451,9 +451,6 @@ def report(log: RunLog, seen: Observations, sampler: ServerSampler, cpu: dict, m
     return "\n" + "\n".join(lines)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="pages/upload.py makes the new dataset the session's own without dropping the stage map "
-                          "the session pinned for the previous dataset, so the new dataset opens with that map")
 def test_a_second_upload_opens_with_its_own_stage_map(dashboard, page, tmp_path):
     """Two uploads in one browser session, each opened with "Open the new dataset"."""
     page.goto(dashboard.url + "/upload")
