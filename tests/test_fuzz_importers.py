@@ -13,10 +13,16 @@ histories, edits CSV cells, rows, headers and delimiters). The only outcomes all
 * an ``ImportProblem`` / ``StoreError`` whose sentence is one line, names the file and is
   no exception dump (``assert_clear_sentence``).
 
-Runs are derandomised, so a failure reproduces. A long search with fresh random seeds (how
-the bugs fixed alongside these tests were found) is::
+Runs are derandomised, so a failure reproduces, and bounded: every test has an explicit
+``max_examples`` and a 30 s deadline per example (an example that hangs fails instead of
+stalling CI), and the module a 300 s limit per test. The whole module takes 45 s of CPU
+time: about a minute on the 2-core machine, 2.5 minutes when other work shares it. A long search with fresh random seeds (how the bugs fixed alongside
+these tests were found) is::
 
     VSM_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz_importers.py --timeout=0
+
+Two more properties hold the limits' own machinery: Parquet read in bounded slices gives
+every row once, and CSV lines past ``MAX_LINE_CHARS`` are refused exactly when one is there.
 """
 
 from __future__ import annotations
@@ -31,17 +37,19 @@ import os
 import random
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
+from unittest import mock
 
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from vsm_core import queries
+from vsm_core import limits, queries
 from vsm_core.ingest import FORMATS, ImportResult, SourceFile, import_files
-from vsm_core.ingest import companions, event_log, item_dates, jira_csv, jira_json, time_in_status
+from vsm_core.ingest import companions, csvfiles, event_log, item_dates, jira_csv, jira_json, tabular, time_in_status
 from vsm_core.ingest.base import ReadOptions
 from vsm_core.ingest.sink import CanonicalSink
 from vsm_core.problems import ImportProblem
@@ -51,13 +59,15 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 _DEEP = int(os.environ.get("VSM_FUZZ_EXAMPLES", "0"))
+# Each test's wall-clock limit (pytest-timeout); a long search sets its own with --timeout.
+pytestmark = pytest.mark.timeout(0 if _DEEP else 300)
 
 
 def _settings(examples: int) -> settings:
     """Derandomised and quick by default; ``VSM_FUZZ_EXAMPLES`` turns on a long random search."""
     return settings(
         max_examples=_DEEP or examples,
-        deadline=None,
+        deadline=timedelta(seconds=30),  # far above the slowest example (about 2 s on a loaded machine)
         derandomize=not _DEEP,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
@@ -553,7 +563,7 @@ READERS: dict[str, Callable] = {
 }
 
 
-PARQUET_KINDS = ("text", "int", "float", "timestamp", "date", "bool", "null", "list")
+PARQUET_KINDS = ("text", "dictionary", "int", "float", "timestamp", "date", "bool", "null", "list")
 # The columns each tabular format looks for, with the type a real file would give them.
 PARQUET_SHAPES = (
     (("key", "text"), ("status", "text"), ("time", "timestamp"), ("created", "timestamp"), ("from_status", "text")),
@@ -571,8 +581,9 @@ def random_parquet_columns(draw, rows: int, kind: str):
     def cells(values):
         return draw(st.lists(st.none() | values, min_size=rows, max_size=rows))
 
-    if kind == "text":
-        return pa.array(cells(st.sampled_from(ODD_CELLS + ("A-1", "A-2", "Done", "In Progress", "2024-03-01", "4h"))), pa.string())
+    if kind in ("text", "dictionary"):
+        text = pa.array(cells(st.sampled_from(ODD_CELLS + ("A-1", "A-2", "Done", "In Progress", "2024-03-01", "4h"))), pa.string())
+        return text.dictionary_encode() if kind == "dictionary" else text
     if kind == "int":
         return pa.array(cells(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 100)), pa.int64())
     if kind == "float":
@@ -614,6 +625,63 @@ def test_random_parquet_tables_give_a_dataset_or_one_clear_sentence(fuzz_store, 
     path = work / "random-table.parquet"
     pq.write_table(table, path)
     import_outcome(fuzz_store, path, "random-table.parquet", fmt)
+
+
+# -- the limits' machinery ---------------------------------------------------------------------
+
+
+def _decoded(table):
+    """A table with its dictionary columns decoded, as the importers see text."""
+    import pyarrow as pa
+
+    return pa.table({name: column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+                     for name, column in zip(table.column_names, table.columns)})
+
+
+@_settings(80)
+@given(table=random_parquet_tables(), budget=st.integers(1, 40), batch_rows=st.integers(1, 5))
+def test_parquet_read_in_bounded_slices_gives_every_row_once(work, table, budget, batch_rows):
+    """However small the text budget per slice, the slices are the file's rows, in order."""
+    import pyarrow as pa
+
+    path = work / "sliced.parquet"
+    pq.write_table(table, path)
+    with mock.patch.object(limits, "TEXT_BATCH_BYTES", budget):
+        batches = [batch for batch, _ in tabular.parquet_batches(path, "sliced.parquet", batch_rows=batch_rows)]
+    assert all(not pa.types.is_dictionary(column.type) for batch in batches for column in batch.columns)
+    read = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else None
+    expected = _decoded(pq.read_table(path))
+    assert (read.num_rows if read is not None else 0) == expected.num_rows
+    if read is not None:
+        assert read.equals(expected.cast(read.schema)), (read, expected)
+
+
+@_settings(150)
+@given(rows=st.lists(st.lists(st.sampled_from(ODD_CELLS[:26]), min_size=1, max_size=6), min_size=1, max_size=10),
+       limit=st.integers(1, 300))
+def test_csv_lines_past_the_limit_are_refused_exactly_when_one_is_there(work, rows, limit):
+    """A row (its lines together) longer than MAX_LINE_CHARS is refused, naming the line it
+    starts on; otherwise every row is read as the csv module reads it."""
+    header = ["Issue key", "Status", "Created"]
+    records = [write_rows([row], ",", "\n", csv.QUOTE_MINIMAL) for row in [header] + rows]
+    path = work / "lines.csv"
+    path.write_text("".join(records), encoding="utf-8")
+    expected = [row for row in csv.reader(io.StringIO("".join(records[1:]))) if row and not (len(row) == 1 and not row[0].strip())]
+    too_long = [n for n, record in enumerate(records) if len(record) > limit]
+    with mock.patch.object(limits, "MAX_LINE_CHARS", limit):
+        try:
+            _, read = csvfiles.read_rows(path, "lines.csv", csvfiles.CsvDialect("utf-8", ","))
+            read = list(read)
+        except ImportProblem as problem:
+            assert too_long, f"refused without a long row: {problem}"
+            # Lines as the reader counts them: a lone CR ends one too (universal newlines).
+            first = 1 + len(io.StringIO("".join(records[: too_long[0]]), newline="").readlines())
+            assert_clear_sentence(str(problem), "lines.csv")
+            assert f"longer than {limits.size_text(limit)} (line {first:,}" in str(problem) \
+                or f"(lines {first:,} to" in str(problem), (str(problem), first)
+            return
+    assert not too_long, "a row past the limit was read"
+    assert read == expected
 
 
 # -- the importer contract, without the entry point's guards ---------------------------------

@@ -7,7 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
+from vsm_core import limits
 from vsm_core.ingest import ImportResult, SourceFile, import_files
+from vsm_core.problems import ImportProblem
 from vsm_core.store import Store
 
 
@@ -27,14 +29,32 @@ def import_uploads(
     into: str | None = None,
 ) -> ImportResult:
     """Write each uploaded file to a private temporary directory and import them as one dataset
-    (or as a new data version of ``into``)."""
+    (or as a new data version of ``into``).
+
+    The browser refuses a file over ``server.maxUploadSize``; a file over
+    ``limits.MAX_UPLOAD_BYTES`` that reaches the server anyway is refused here, before
+    anything is read from it.
+    """
     with tempfile.TemporaryDirectory(prefix="vsm-upload-") as tmp:
         files = []
         for index, upload in enumerate(uploads):
             path = Path(tmp) / _safe_name(upload.name, index)
+            written = 0
             with open(path, "wb") as handle:
                 for chunk in iter(lambda: upload.read(1 << 20), b""):
+                    written += len(chunk)
+                    if written > limits.MAX_UPLOAD_BYTES:
+                        raise _too_large(upload.name)
                     handle.write(chunk)
             files.append(SourceFile(path, upload.name))
         return import_files(store, files, name=name or None, fmt=fmt, timezone_name=timezone_name, progress=progress,
                             into=into)
+
+
+def _too_large(name: str) -> ImportProblem:
+    size = limits.size_text(limits.MAX_UPLOAD_BYTES)
+    return ImportProblem(
+        f"{name} is larger than the {size} the dashboard accepts per file; import it with the command line "
+        "(vsm import FILE --name NAME), which writes to the same store.",
+        file=name,
+    )

@@ -82,22 +82,98 @@ def detect(path: Path, display_name: str) -> str:
     return best
 
 
+# Files people upload by mistake, told by their first bytes.
+_KNOWN_BINARIES = (
+    (b"\x89PNG\r\n\x1a\n", "is a PNG image"),
+    (b"\xff\xd8\xff", "is a JPEG image"),
+    (b"GIF8", "is a GIF image"),
+    (b"%PDF-", "is a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an old Excel or Office file (.xls)"),
+    (b"BZh", "is compressed with bzip2"),
+    (b"\xfd7zXZ\x00", "is compressed with xz"),
+    (b"\x28\xb5\x2f\xfd", "is compressed with zstd"),
+    (b"7z\xbc\xaf\x27\x1c", "is a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "is a RAR archive"),
+)
+_KNOWN_BINARY_ADVICE = {
+    "is an old Excel or Office file (.xls)": "save the sheet as CSV and import that",
+    "is compressed with bzip2": "uncompress it (gzip is the one compression this product reads) and import it",
+    "is compressed with xz": "uncompress it (gzip is the one compression this product reads) and import it",
+    "is compressed with zstd": "uncompress it (gzip is the one compression this product reads) and import it",
+    "is a 7-Zip archive": "unpack it and import the file inside",
+    "is a RAR archive": "unpack it and import the file inside",
+}
+
+
 def _describe_unknown(head: bytes) -> str:
+    """What a file of no known format is, from its first bytes: one clause, then what to upload."""
     if head.startswith(b"PK\x03\x04"):
         return ("is a ZIP archive (an Excel workbook is one too), not a Jira export; unzip it, or save the sheet "
                 "as CSV, and import the file inside.")
-    if b"\x00" in head[:1024] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith(b"\x1f\x8b"):
+        what = "is compressed twice (a gzip file inside a gzip file); uncompress it once more first, then import it"
+        return f"{what}."
+    for magic, kind in _KNOWN_BINARIES:
+        if head.startswith(magic):
+            return f"{kind}, not a Jira export; {_KNOWN_BINARY_ADVICE.get(kind, 'export the issues from Jira and import that file')}."
+    markup = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:20].lower()
+    if markup.startswith((b"<!doctype html", b"<html")):
+        return ("is a web page (HTML), not an export: often Jira's login or error page saved in place of the "
+                "download; sign in to Jira and export the issues again.")
+    if markup.startswith((b"<?xml", b"<rss")):
+        return ("is XML (perhaps Jira's XML export), which this product does not read; export the issues as JSON "
+                "with changelog or as CSV instead.")
+    if head.startswith(b"PAR1"):
+        what = _describe_parquet(head)
+    elif b"\x00" in head[:1024] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         what = "is a binary file, not a Jira export"
     elif head.lstrip()[:1] in (b"{", b"["):
         what = "is JSON but holds no Jira issues, status list or board configuration"
-    elif head.lstrip().startswith(b"PAR1") or head.startswith(b"PAR1"):
-        what = "is a Parquet file without the issue key, status and time columns of an event log"
     else:
-        what = "is not a format this product reads"
+        what = _describe_text(head)
     return (
         f"{what}; upload a Jira JSON export with changelog, a Jira CSV export, an item-dates CSV, "
         "an event log (key, status, time) or a time-in-status export."
     )
+
+
+def _describe_parquet(head: bytes) -> str:
+    import io
+
+    import pyarrow.parquet as pq
+
+    from vsm_core.ingest.base import one_line
+    from vsm_core.ingest.tabular import header_list
+
+    try:
+        names = pq.ParquetFile(io.BytesIO(head)).schema_arrow.names  # the footer only: nothing is expanded
+    except Exception:  # noqa: BLE001 - any unreadable footer says the same
+        return "is a Parquet file whose column list cannot be read (damaged or cut off)"
+    return (f"is a Parquet file (columns: {header_list([one_line(n, 40) for n in names])}) whose columns and first "
+            "rows fit none of the formats this product reads (an event log needs key, status and time)")
+
+
+def _describe_text(head: bytes) -> str:
+    import json
+
+    from vsm_core.ingest.base import one_line
+    from vsm_core.ingest.jsonstream import head_text
+    from vsm_core.ingest.tabular import header_list, sample_head
+
+    text = head_text(head).strip()
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = ...
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return f"is a single JSON value ({one_line(json.dumps(value), 40)}), not a Jira export of issues"
+    table = sample_head(head)
+    if table is not None and len(table[0]) >= 2:
+        header = [one_line(h, 40) for h in table[0]]
+        return (f"is a table (header row: {header_list(header)}) whose columns and first rows fit none of the "
+                "formats this product reads")
+    first = text.splitlines()[0] if text else ""
+    return f"is not a format this product reads (it starts with {one_line(first, 40)!r})"
 
 
 def import_files(

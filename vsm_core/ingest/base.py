@@ -15,32 +15,17 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import zlib
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from vsm_core import limits
 from vsm_core.problems import ImportProblem
 from vsm_core.timeparse import UTC
 
 HEAD_BYTES = 64 * 1024
-
-
-def _limit_from_environment(name: str, default: int) -> int:
-    """A size limit an operator may lower (or raise) with an environment variable, in bytes."""
-    text = os.environ.get(name, "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else default
-
-
-# Limits that keep a hostile file from exhausting the machine (stated in the README).
-# A gzip file may expand to at most 8 GiB; VSM_MAX_EXPANDED_BYTES changes that (a small
-# server may want less; the tests use it to try decompression bombs quickly).
-MAX_EXPANDED_BYTES = _limit_from_environment("VSM_MAX_EXPANDED_BYTES", 8 * 1024**3)
-MAX_CSV_COLUMNS = 5_000
-MAX_CELL_BYTES = 32 * 1024**2
-MAX_JSON_ELEMENT_BYTES = 256 * 1024**2  # one issue in a JSON export
 
 
 @dataclass(frozen=True)
@@ -52,7 +37,7 @@ class ReadOptions:
 
 
 class _CappedReader(io.RawIOBase):
-    """A gzip stream that refuses to expand past a limit (decompression bombs)."""
+    """A gzip stream that refuses to expand past ``limits.MAX_EXPANDED_BYTES`` (decompression bombs)."""
 
     def __init__(self, inner: BinaryIO, limit: int, name: str):
         self._inner = inner
@@ -106,22 +91,22 @@ def open_binary(path: Path, display_name: str) -> BinaryIO:
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":
-        return io.BufferedReader(_CappedReader(gzip.GzipFile(fileobj=raw), MAX_EXPANDED_BYTES, display_name), 1 << 20)
+        return io.BufferedReader(_CappedReader(gzip.GzipFile(fileobj=raw), limits.MAX_EXPANDED_BYTES, display_name), 1 << 20)
     return raw
 
 
 def read_head(path: Path, display_name: str, n: int = HEAD_BYTES) -> bytes:
     """The first ``n`` bytes of a file's content (after un-gzipping).
 
-    A Parquet file keeps its column names in its footer, so for one larger than ``n`` the
-    head is a small Parquet file holding its first rows: sniffers see names and values.
+    A Parquet file keeps its column names in its footer, so its head is a small Parquet file
+    holding its first rows (read within ``vsm_core.limits``: a few kilobytes of Parquet may
+    expand to gigabytes): sniffers see names and values.
     """
     try:
         with open_binary(path, display_name) as handle:
             head = handle.read(n)
-            more = bool(handle.read(1))
-        if head.startswith(b"PAR1") and more:
-            return _parquet_sample(path) or head
+        if head.startswith(b"PAR1") and n >= HEAD_BYTES:
+            return _parquet_sample(path, display_name) or head
         return head
     except (OSError, EOFError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)[:100] or "it ends too early"
@@ -134,11 +119,7 @@ def file_size(path: Path) -> int:
 
 def size_text(size: int) -> str:
     """A byte count as people read it: ``8 GiB``, ``64 MB``, ``512 bytes``."""
-    if size >= 1024**3 and size % 1024**3 == 0:
-        return f"{size // 1024**3} GiB"
-    if size >= 1024**2:
-        return f"{size / 1024**2:,.0f} MB"
-    return f"{size:,} bytes"
+    return limits.size_text(size)
 
 
 def one_line(text: str, limit: int = 80) -> str:
@@ -155,16 +136,19 @@ def one_line(text: str, limit: int = 80) -> str:
     return flat
 
 
-def _parquet_sample(path: Path, rows: int = 50) -> bytes | None:
+def _parquet_sample(path: Path, display_name: str, rows: int = 50) -> bytes | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from vsm_core.ingest.tabular import parquet_batches
+
     try:
-        parquet = pq.ParquetFile(path)
-        batch = next(parquet.iter_batches(batch_size=rows), None)
-        table = pa.Table.from_batches([batch]) if batch is not None else parquet.schema_arrow.empty_table()
+        batches = [batch for batch, _ in parquet_batches(path, display_name, batch_rows=rows, max_rows=rows)]
+        table = pa.Table.from_batches(batches) if batches else pq.ParquetFile(path).schema_arrow.empty_table()
         sink = io.BytesIO()
         pq.write_table(table, sink)
         return sink.getvalue()
+    except ImportProblem:  # past the limits already in its first rows: say so now
+        raise
     except Exception:  # an unreadable Parquet file: the importer reports it properly
         return None

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from vsm_core.ingest.base import ReadOptions, open_binary, read_head
+from vsm_core import limits
+from vsm_core.ingest.base import ReadOptions, one_line, open_binary, read_head
 from vsm_core.ingest.jsonstream import detect_codec, head_text
 from vsm_core.ingest.sink import CanonicalSink
 from vsm_core.model import normalise_category
@@ -32,7 +33,7 @@ from vsm_core.problems import ImportProblem
 STATUSES_FORMAT = "jira-statuses"
 BOARD_FORMAT = "jira-board"
 FORMATS = (STATUSES_FORMAT, BOARD_FORMAT)
-MAX_COMPANION_BYTES = 64 * 1024**2
+MAX_COMPANION_BYTES = limits.MAX_COMPANION_BYTES  # a module name of its own, so a test can lower it here
 
 _ISSUE_MARKERS = ('"fields"', '"changelog"', '"histories"', '"issues"')
 # Status category spellings of the newer statuses API.
@@ -106,6 +107,7 @@ def read_statuses(path: Path, sink: CanonicalSink, options: ReadOptions) -> None
         name = status.get("name")
         if status_id is None or not isinstance(name, str) or status_id in seen:
             continue
+        _check_name(options.display_name, f"status {one_line(status_id, 20)}", name)
         seen.add(status_id)
         sink.statuses.append({"status_id": status_id, "name": name, "category": _category(status.get("statusCategory"))})
         added += 1
@@ -138,6 +140,8 @@ def read_board(path: Path, sink: CanonicalSink, options: ReadOptions) -> None:
                 where=f"column {order + 1}",
             )
         rows.extend(_column_rows(order, column))
+    for row in rows:
+        _check_name(options.display_name, f"board column number {row['column_order'] + 1}", row["column"])
     sink.board_columns[:] = rows
     name = document.get("name")
     sink.board_name = name if isinstance(name, str) else None
@@ -183,6 +187,17 @@ def _column_rows(order: int, column: dict) -> list[dict]:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _check_name(display_name: str, what: str, name: str | None) -> None:
+    """A status or column name longer than ``limits.MAX_NAME_CHARS`` is no Jira name: refuse the file."""
+    if name is not None and len(name) > limits.MAX_NAME_CHARS:
+        raise ImportProblem(
+            f"{display_name}: {what} has a name of {len(name):,} characters, more than the {limits.MAX_NAME_CHARS:,} "
+            "a key or name may hold (Jira's hold at most 255); check that it is the right file.",
+            file=display_name,
+            where=what,
+        )
+
+
 def _load(path: Path, display_name: str) -> Any:
     """The whole JSON document, or an ``ImportProblem`` saying what is wrong with it."""
     try:
@@ -194,7 +209,7 @@ def _load(path: Path, display_name: str) -> Any:
         ) from exc
     if len(data) > MAX_COMPANION_BYTES:
         raise ImportProblem(
-            f"{display_name} is larger than {MAX_COMPANION_BYTES // 1024**2} MB, far more than a status list or "
+            f"{display_name} is larger than {limits.size_text(MAX_COMPANION_BYTES)}, far more than a status list or "
             "board configuration; check that it is the right file.",
             file=display_name,
         )

@@ -12,6 +12,10 @@ where the text allows, and rows are sorted by (key, time) with a stable sort so 
 the same time keep the file's order. Only the per-event hand-over to the sink is a Python
 loop. A million events import in a few seconds.
 
+Because the whole log is sorted in memory, it may hold at most ``limits.MAX_EVENT_LOG_ROWS``
+rows and ``limits.MAX_EVENT_LOG_TEXT_BYTES`` of text in the columns used; both are counted
+while reading, so a larger file is refused before it fills the memory.
+
 Initial status policy, per issue, events sorted by time:
 
 * the first event has a from-status: that is the initial status and every event is a change;
@@ -25,7 +29,6 @@ Initial status policy, per issue, events sorted by time:
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Sequence
@@ -34,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from vsm_core import limits
 from vsm_core.ingest import csvfiles, tabular
 from vsm_core.ingest.base import ReadOptions, file_size, open_binary
 from vsm_core.ingest.sink import CanonicalSink
@@ -176,13 +180,48 @@ def _read_columns(path: Path, options: ReadOptions) -> dict[str, pa.Array]:
         raise ImportProblem(f"{name} cannot be read ({exc}); export it again.", file=name) from exc
 
 
+class _Budget:
+    """Counts the rows and text of an event log as it is read, against the limits."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.rows = 0
+        self.text = 0
+
+    def add(self, rows: int, text: int) -> None:
+        self.rows += rows
+        self.text += text
+        if self.rows > limits.MAX_EVENT_LOG_ROWS:
+            self.too_many_rows(f"more than {limits.MAX_EVENT_LOG_ROWS:,}")
+        if self.text > limits.MAX_EVENT_LOG_TEXT_BYTES:
+            raise ImportProblem(
+                f"{self.name} holds more than {limits.size_text(limits.MAX_EVENT_LOG_TEXT_BYTES)} of text in the columns "
+                f"this product reads (by row {self.rows + 1:,}), more than an event log may have, as it is sorted in "
+                "memory; check the key, status and time columns, or import fewer events per file.",
+                file=self.name,
+            )
+
+    def too_many_rows(self, count: str) -> None:
+        raise ImportProblem(
+            f"{self.name} has {count} rows, more than the {limits.MAX_EVENT_LOG_ROWS:,} an event log may have "
+            "(it is sorted in memory); import a shorter period or fewer projects per file.",
+            file=self.name,
+        )
+
+
 def _read_parquet(path: Path, options: ReadOptions) -> dict[str, pa.Array]:
     name = options.display_name
     parquet = tabular.open_parquet(path, name)
     header = list(parquet.schema_arrow.names)
+    budget = _Budget(name)
+    if parquet.metadata.num_rows > limits.MAX_EVENT_LOG_ROWS:
+        budget.too_many_rows(f"{parquet.metadata.num_rows:,}")
     roles = resolve_columns(header, options.columns, name)
     wanted = sorted(set(roles.values()))
-    batches = list(parquet.iter_batches(batch_size=256_000, columns=[header[i] for i in wanted]))
+    batches = []
+    for batch, text in tabular.parquet_batches(path, name, [header[i] for i in wanted], batch_rows=256_000):
+        budget.add(batch.num_rows, text)
+        batches.append(batch)
     if not batches:
         return {role: pa.array([], pa.string()) for role in roles}
     table = pa.Table.from_batches(batches)
@@ -206,8 +245,8 @@ def _read_csv(path: Path, options: ReadOptions) -> dict[str, pa.Array]:
 def _csv_header(path: Path, name: str, dialect: csvfiles.CsvDialect) -> list[str]:
     with csvfiles.open_text(path, name, dialect.encoding) as text:
         try:
-            header = next(csv.reader(text, delimiter=dialect.delimiter, strict=False), [])
-        except (csv.Error, UnicodeDecodeError) as exc:
+            header = csvfiles.read_header(text, name, dialect)
+        except UnicodeDecodeError as exc:
             raise ImportProblem(
                 f"{name} has an unreadable header row ({exc}); check that it is a CSV export.", file=name
             ) from exc
@@ -219,11 +258,12 @@ def _csv_header(path: Path, name: str, dialect: csvfiles.CsvDialect) -> list[str
 def _read_csv_arrow(
     path: Path, name: str, dialect: csvfiles.CsvDialect, header: list[str], roles: dict[str, int]
 ) -> dict[str, pa.Array]:
-    """Fast path: pyarrow's multi-threaded CSV reader, every chosen column as text."""
+    """Fast path: pyarrow's streaming CSV reader, every chosen column as text, counted against the limits."""
     column_names = [f"c{i}" for i in range(len(header))]
     wanted = [column_names[i] for i in sorted(set(roles.values()))]
+    budget = _Budget(name)
     with open_binary(path, name) as handle:
-        table = pa_csv.read_csv(
+        reader = pa_csv.open_csv(
             handle,
             read_options=pa_csv.ReadOptions(skip_rows=1, column_names=column_names, block_size=8 << 20),
             parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
@@ -234,6 +274,11 @@ def _read_csv_arrow(
                 quoted_strings_can_be_null=True,
             ),
         )
+        batches = []
+        for batch in reader:
+            budget.add(batch.num_rows, sum(column.nbytes for column in batch.columns))
+            batches.append(batch)
+    table = pa.Table.from_batches(batches, schema=reader.schema)
     return {role: table.column(f"c{index}").combine_chunks() for role, index in roles.items()}
 
 
@@ -242,10 +287,15 @@ def _read_csv_python(path: Path, name: str, dialect: csvfiles.CsvDialect, roles:
     _, rows = csvfiles.read_rows(path, name, dialect)
     lists: dict[str, list] = {role: [] for role in roles}
     pairs = list(roles.items())
+    budget = _Budget(name)
     for row in rows:
         width = len(row)
+        text = 0
         for role, index in pairs:
-            lists[role].append((row[index] or None) if index < width else None)
+            value = (row[index] or None) if index < width else None
+            lists[role].append(value)
+            text += len(value) if value else 0
+        budget.add(1, text)
     return {role: pa.array(values, pa.string()) for role, values in lists.items()}
 
 

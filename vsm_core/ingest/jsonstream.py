@@ -29,8 +29,10 @@ Decisions:
   (``12`` of ``1234``), so it is decoded again once more text is in.
 * Text encodings: UTF-8 with or without BOM, UTF-16 with BOM (and without, recognised
   by its zero bytes). Anything else is not JSON as Jira writes it.
-* Limits: one element may not exceed ``base.MAX_JSON_ELEMENT_BYTES``; JSON nested deeper
-  than Python's recursion limit is refused rather than crashing.
+* Limits (``vsm_core.limits``): one element may not exceed ``MAX_JSON_ELEMENT_BYTES``;
+  JSON nested deeper than Python's recursion limit (``MAX_JSON_DEPTH`` levels always pass)
+  is refused rather than crashing. A position on line 1 also gives the character: Jira
+  writes its JSON on one line.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ import zlib
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from vsm_core.ingest.base import MAX_JSON_ELEMENT_BYTES, file_size, open_binary, read_head
+from vsm_core import limits
+from vsm_core.ingest.base import file_size, open_binary, read_head
 from vsm_core.problems import ImportProblem
 
 DEFAULT_CHUNK = 16 * 1024 * 1024
@@ -93,12 +96,12 @@ class JsonIssueStream:
         display_name: str,
         *,
         chunk_size: int = DEFAULT_CHUNK,
-        max_element: int = MAX_JSON_ELEMENT_BYTES,
+        max_element: int | None = None,
     ):
         self.path = Path(path)
         self.display_name = display_name
         self.chunk_size = max(1, chunk_size)
-        self.max_element = max_element
+        self.max_element = limits.MAX_JSON_ELEMENT_BYTES if max_element is None else max_element
         self.total_bytes = file_size(path)
         self.names: dict | None = None  # the latest search response's field id -> name map
         self.in_search_page = False  # True once an "issues" array of a search response is streamed
@@ -110,6 +113,7 @@ class JsonIssueStream:
         self._pos = 0
         self._eof = False
         self._lines_dropped = 0  # newlines in text already dropped from the buffer
+        self._chars_dropped = 0  # characters of text already dropped from the buffer
         self._bytes_in = 0
         self._in_issue = False
         self._current_issue = 0
@@ -124,7 +128,8 @@ class JsonIssueStream:
             yield from self._top_level()
         except RecursionError:
             raise self._problem(
-                f"nests JSON more deeply than any Jira export does (near line {self._line_at(self._pos)})",
+                f"nests JSON more deeply than any Jira export does (over {limits.MAX_JSON_DEPTH:,} levels, "
+                f"in {self._element_text()} starting at {self._place(self._pos)})",
                 "it cannot be read; export it again from Jira",
             ) from None
         except EOFError:
@@ -158,8 +163,16 @@ class JsonIssueStream:
                 yield from self._object()
             else:
                 self._in_issue = False
+                place = self._place(self._pos)
+                if char == "\x00":  # what a copy cut short by a crash or a full disk leaves
+                    after = "after its data " if self.issues_started else ""
+                    raise self._problem(f"has NUL bytes {after}at {place}, the mark of a damaged or unfinished copy",
+                                        "copy or export the file again")
+                if self.issues_started:
+                    raise self._problem(f"has {char!r} at {place} after the end of its JSON data",
+                                        "check that the file was not edited or joined with another one, and export it again")
                 raise self._problem(
-                    f"does not hold JSON issues: it has {char!r} at line {self._line_at(self._pos)} "
+                    f"does not hold JSON issues: it has {char!r} at {place} "
                     "where a list or an object should start",
                     "export the issues from Jira as JSON (see README)",
                 )
@@ -315,8 +328,8 @@ class JsonIssueStream:
         pending = len(self._buf) - self._pos
         if grow and pending > self.max_element:
             raise self._problem(
-                f"holds an element larger than {_size_text(self.max_element)} "
-                f"(issue number {self._current_issue}, starting at line {self._line_at(self._pos)})",
+                f"holds an element larger than {limits.size_text(self.max_element)} "
+                f"(issue number {self._current_issue}, starting at {self._place(self._pos)})",
                 "no Jira issue is that large; check that the file is a Jira export",
             )
         size = max(self.chunk_size, pending) if grow else self.chunk_size
@@ -340,6 +353,7 @@ class JsonIssueStream:
             self._eof = True
         if self._pos:
             self._lines_dropped += self._buf.count("\n", 0, self._pos)
+            self._chars_dropped += self._pos
             self._buf = self._buf[self._pos:] + text
             self._pos = 0
         else:
@@ -350,15 +364,24 @@ class JsonIssueStream:
     def _line_at(self, pos: int) -> int:
         return self._lines_dropped + self._buf.count("\n", 0, pos) + 1
 
+    def _place(self, pos: int) -> str:
+        """Where ``pos`` is, for a sentence: its line, and on line 1 (a file Jira wrote on one
+        line) its character too."""
+        line = self._line_at(pos)
+        return f"line {line}" if line > 1 else f"line 1, character {self._chars_dropped + pos + 1:,}"
+
+    def _element_text(self) -> str:
+        return f"issue number {self._current_issue}" if self._current_issue else "the file's outer structure"
+
     def _problem(self, what: str, todo: str) -> ImportProblem:
         return ImportProblem(f"{self.display_name} {what}; {todo}.", file=self.display_name, where=None)
 
     def _cut_off(self) -> None:
         line = self._line_at(self._pos)
         if self._in_issue:
-            what = f"ends in the middle of issue number {self._current_issue} (near line {line})"
+            what = f"ends in the middle of issue number {self._current_issue} (near {self._place(self._pos)})"
         else:
-            what = f"ends before its JSON is complete (near line {line})"
+            what = f"ends before its JSON is complete (near {self._place(self._pos)})"
         raise ImportProblem(
             f"{self.display_name} {what}; the file was cut off: export it again.",
             file=self.display_name,
@@ -366,8 +389,12 @@ class JsonIssueStream:
         )
 
     def _invalid(self, message: str, pos: int | None = None) -> None:
-        line = self._line_at(self._pos if pos is None else pos)
-        where = f"line {line}"
+        pos = self._pos if pos is None else pos
+        line = self._line_at(pos)
+        where = self._place(pos)
+        if message.startswith("Invalid control character") and pos < len(self._buf):
+            code = ord(self._buf[pos])
+            message = "a NUL byte inside a text value" if code == 0 else f"control character U+{code:04X} inside a text value"
         if self._in_issue:
             where += f", issue number {self._current_issue}"
         raise ImportProblem(
@@ -375,10 +402,6 @@ class JsonIssueStream:
             file=self.display_name,
             where=f"line {line}",
         )
-
-
-def _size_text(size: int) -> str:
-    return f"{size // 1024**2} MB" if size >= 1024**2 else f"{size} bytes"
 
 
 def tail_member(path: Path, display_name: str, member: str, tail_bytes: int = TAIL_BYTES) -> dict | None:

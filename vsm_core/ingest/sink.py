@@ -2,8 +2,15 @@
 
 Importers call ``add_issue``, ``add_status_change`` and ``add_field_change`` with plain
 Python values (times as integer microseconds UTC, see ``vsm_core.timeparse``). Rows are
-buffered and flushed to Parquet files in a staging directory every ``batch_rows`` rows,
-so memory stays bounded whatever the size of the file.
+buffered and flushed to Parquet files in a staging directory every ``batch_rows`` rows, or
+sooner once their text reaches ``limits.TEXT_BATCH_BYTES``, so memory stays bounded whatever
+the size of the file.
+
+The sink is also where the row limits of one import hold, whatever the importer: at most
+``limits.MAX_ISSUES`` issues and ``limits.MAX_CHANGES`` status and field changes, and no
+summary longer than ``limits.MAX_CELL_CHARS`` nor key or name longer than
+``limits.MAX_NAME_CHARS``. Each is one sentence naming the file and, for a value, the issue
+and the field.
 """
 
 from __future__ import annotations
@@ -14,8 +21,12 @@ from typing import Callable, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vsm_core import model
+from vsm_core import limits, model
+from vsm_core.ingest.base import one_line
 from vsm_core.problems import Finding, ImportProblem
+
+_ISSUE_NAME_FIELDS = ("key", "issue id", "type", "project", "status", "status category", "resolution", "assignee",
+                      "priority", "parent")
 
 
 class _TableBuffer:
@@ -25,14 +36,16 @@ class _TableBuffer:
         self.batch_rows = batch_rows
         self.columns: list[list] = [[] for _ in schema.names]
         self.rows = 0
+        self.text = 0  # characters of text in the buffered rows
         self.total = 0
         self.writer: pq.ParquetWriter | None = None
 
-    def append(self, row: Sequence) -> None:
+    def append(self, row: Sequence, text: int = 0) -> None:
         for column, value in zip(self.columns, row):
             column.append(value)
         self.rows += 1
-        if self.rows >= self.batch_rows:
+        self.text += text
+        if self.rows >= self.batch_rows or self.text >= limits.TEXT_BATCH_BYTES:
             self.flush()
 
     def flush(self) -> None:
@@ -50,6 +63,7 @@ class _TableBuffer:
         self.total += self.rows
         self.columns = [[] for _ in self.schema.names]
         self.rows = 0
+        self.text = 0
 
     def close(self) -> None:
         self.flush()
@@ -80,7 +94,24 @@ class CanonicalSink:
         self.meta: dict = {"has_history": None, "formats": set(), "base_url": None}
         self._next_seq = 0
         self._progress = progress
-        self.current_file: str | None = None
+        self._file = None
+        self._file_first_seq = 0  # the ingest_seq of the current file's first issue
+        self._changes = 0
+        # The limits, as they stand when the import starts.
+        self._max_issues = limits.MAX_ISSUES
+        self._max_changes = limits.MAX_CHANGES
+        self._max_name = limits.MAX_NAME_CHARS
+        self._max_text = limits.MAX_CELL_CHARS
+
+    @property
+    def current_file(self) -> str | None:
+        """The display name of the file being read (set by the import, named in findings)."""
+        return self._file
+
+    @current_file.setter
+    def current_file(self, name: str | None) -> None:
+        self._file = name
+        self._file_first_seq = self._next_seq
 
     # -- rows ---------------------------------------------------------------------------
     def add_issue(
@@ -108,6 +139,17 @@ class CanonicalSink:
     ) -> int:
         """Add one issue; returns its ``ingest_seq`` to pass to the change rows."""
         seq = self._next_seq
+        if seq >= self._max_issues:
+            self._too_many(f"more than {self._max_issues:,} issues", "issues")
+        names = (key, issue_id, type, project, status, status_category, resolution, assignee, priority, parent)
+        longest = max(map(len, filter(None, names)), default=0)
+        if labels or components:
+            longest = max(longest, *map(len, labels or ()), *map(len, components or ()))
+        if longest > self._max_name:
+            self._long_name(seq, key, dict(zip(_ISSUE_NAME_FIELDS, names), labels=labels, components=components))
+        text = len(summary) if summary else 0
+        if text > self._max_text:
+            self._long_value(seq, key, "summary", text, limits.size_text(self._max_text), "one text value")
         self._next_seq += 1
         self._issues.append(
             (
@@ -115,7 +157,8 @@ class CanonicalSink:
                 created, updated, resolved, resolution, assignee, priority,
                 labels or [], components or [], parent, story_points,
                 changelog_total, changelog_present, self.current_file,
-            )
+            ),
+            text + longest,
         )
         if self._progress is not None and seq % 1000 == 0:
             self._progress(seq)
@@ -125,13 +168,58 @@ class CanonicalSink:
         self, ingest_seq: int, key: str, time: int, from_status: str | None, to_status: str | None,
         author: str | None = None, history_id: int | None = None, item_seq: int = 0,
     ) -> None:
+        self._changes += 1
+        if self._changes > self._max_changes:
+            self._too_many(f"more than {self._max_changes:,} status and field changes", "status and field changes")
+        if len(from_status or "") + len(to_status or "") + len(author or "") > self._max_name:
+            self._long_change(ingest_seq, key, "status", from_status, to_status, author)
         self._status.append((ingest_seq, key, time, from_status, to_status, author, history_id, item_seq))
 
     def add_field_change(
         self, ingest_seq: int, key: str, time: int, field: str, from_value: str | None, to_value: str | None,
         author: str | None = None, history_id: int | None = None, item_seq: int = 0,
     ) -> None:
+        self._changes += 1
+        if self._changes > self._max_changes:
+            self._too_many(f"more than {self._max_changes:,} status and field changes", "status and field changes")
+        if len(from_value or "") + len(to_value or "") + len(author or "") > self._max_name:
+            self._long_change(ingest_seq, key, field, from_value, to_value, author)
         self._fields.append((ingest_seq, key, time, field, from_value, to_value, author, history_id, item_seq))
+
+    # -- the limits ---------------------------------------------------------------------
+    def _too_many(self, what: str, rows: str) -> None:
+        raise ImportProblem(
+            f"{self.current_file} brings the import to {what}, the most this product imports at once; "
+            f"import a shorter period or fewer projects (the {rows} of one import are counted over all its files).",
+            file=self.current_file,
+        )
+
+    def _issue_label(self, seq: int, key: str | None) -> str:
+        if key and len(key) <= self._max_name:
+            return f"issue {one_line(key, 60)}"
+        return f"issue number {seq - self._file_first_seq + 1:,} of the file"
+
+    def _long_value(self, seq: int, key: str | None, field: str, length: int, limit: str, what: str) -> None:
+        raise ImportProblem(
+            f"{self.current_file}: {self._issue_label(seq, key)} has a {field} of {length:,} characters, more than "
+            f"the {limit} {what} may hold; check that the file is a complete, unedited export.",
+            file=self.current_file,
+            where=self._issue_label(seq, key),
+        )
+
+    def _long_name(self, seq: int, key: str | None, values: dict) -> None:
+        for field, value in values.items():
+            for text in value if isinstance(value, list) else [value]:
+                if text.__class__ is str and len(text) > self._max_name:
+                    self._long_value(seq, key, field.replace("_", " "), len(text), f"{self._max_name:,}",
+                                     "a key or name (Jira's hold at most 255)")
+
+    def _long_change(self, seq: int, key: str, field: str, old: str | None, new: str | None, author: str | None) -> None:
+        """Refuse a change with a value past ``MAX_NAME_CHARS`` (their sum past it is checked first, quickly)."""
+        for what, text in ((f"{field} value in its history", old), (f"{field} value in its history", new),
+                           ("change author's name", author)):
+            if text is not None and len(text) > self._max_name:
+                self._long_value(seq, key, what, len(text), f"{self._max_name:,}", "a key or name (Jira's hold at most 255)")
 
     def add_finding(self, code: str, message: str, key: str | None = None, severity: str = "warning") -> None:
         self.findings.append(Finding(code=code, message=message, key=key, file=self.current_file, severity=severity))

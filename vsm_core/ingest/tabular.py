@@ -21,12 +21,15 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
+from vsm_core import limits
 from vsm_core.ingest import csvfiles
-from vsm_core.ingest.base import HEAD_BYTES, file_size
+from vsm_core.ingest.base import HEAD_BYTES, file_size, one_line
 from vsm_core.problems import ImportProblem
 from vsm_core.timeparse import UTC, to_micros
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from vsm_core.ingest.sink import CanonicalSink
 
 PARQUET_MAGIC = b"PAR1"
@@ -155,17 +158,138 @@ def rows_by_key(sample: list[list[Cell]], rows: Iterable[list[Cell]], key_column
         sink.add_finding("row_without_key", f"{without_key:,} rows of {display_name} have no issue key and were left out.")
 
 
-def open_parquet(path: Path, display_name: str):
-    """A ``pyarrow.parquet.ParquetFile``, or one sentence when the file is not readable Parquet."""
+def open_parquet(path, display_name: str, read_dictionary: Sequence[str] | None = None):
+    """A ``pyarrow.parquet.ParquetFile`` (of a path or a file object), or one sentence when
+    the file is not readable Parquet."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if hasattr(path, "seek"):
+        path.seek(0)
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, read_dictionary=read_dictionary)
     except (pa.ArrowException, OSError) as exc:
         raise ImportProblem(
             f"{display_name} cannot be read as Parquet ({exc}); export it again or save it as CSV.", file=display_name
         ) from exc
+
+
+def parquet_batches(source, display_name: str, columns: Sequence[str] | None = None, *, batch_rows: int = 10_000,
+                    max_rows: int | None = None) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """The rows of a Parquet file (a path or a file object) as record batches, each with the
+    bytes of text it holds, within ``vsm_core.limits``.
+
+    A few kilobytes of Parquet can expand to gigabytes: compression, and dictionaries whose
+    one long value every row repeats. So before anything is expanded: the columns are
+    counted, the uncompressed size the file declares is checked, and text columns are read
+    as dictionaries; each batch's text is measured from them (every cell, every row and the
+    running total against the limits), then decoded in slices of at most
+    ``limits.TEXT_BATCH_BYTES``. Stops after ``max_rows`` rows when given.
+    """
+    import pyarrow as pa
+
+    parquet = open_parquet(source, display_name)
+    schema = parquet.schema_arrow
+    if len(schema.names) > limits.MAX_COLUMNS:
+        raise csvfiles.too_many_columns(display_name, len(schema.names), "its schema")
+    meta = parquet.metadata
+    declared = sum(meta.row_group(g).column(c).total_uncompressed_size
+                   for g in range(meta.num_row_groups) for c in range(meta.num_columns))
+    if declared > limits.MAX_EXPANDED_BYTES:
+        raise expanded_problem(display_name, "by the sizes its metadata declares")
+    wanted = set(columns) if columns is not None else set(schema.names)
+    texts = sorted({f.name for f in schema if f.name in wanted and _is_text(f.type)})
+    parquet = open_parquet(source, display_name, read_dictionary=texts)
+    total = 0
+    first_row = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=None if columns is None else list(columns)):
+            if max_rows is not None and first_row + batch.num_rows > max_rows:
+                batch = batch.slice(0, max(0, max_rows - first_row))
+            sizes = _text_sizes(batch, display_name, first_row)
+            total += int(sizes.sum()) if len(sizes) else 0
+            if total > limits.MAX_EXPANDED_BYTES:
+                raise expanded_problem(display_name, f"its text, by row {first_row + batch.num_rows + 1:,}")
+            yield from _decoded_slices(batch, sizes)
+            first_row += batch.num_rows
+            if max_rows is not None and first_row >= max_rows:
+                return
+    except (pa.ArrowException, OSError) as exc:
+        raise ImportProblem(
+            f"{display_name} has a damaged part after row {first_row:,} ({exc}); export it again.", file=display_name
+        ) from exc
+
+
+def expanded_problem(display_name: str, what: str) -> ImportProblem:
+    return ImportProblem(
+        f"{display_name} expands to more than {limits.size_text(limits.MAX_EXPANDED_BYTES)} when uncompressed ({what}); "
+        "export a smaller part of the data, or check that the file is an export and not a damaged or hostile one.",
+        file=display_name,
+    )
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
+        or pa.types.is_large_binary(kind)
+
+
+def _text_sizes(batch, display_name: str, first_row: int):
+    """Characters (bytes) of text per row of a batch, computed without expanding a
+    dictionary column; a cell or a row past the limits is refused with its row number."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sizes = np.zeros(batch.num_rows, dtype=np.int64)
+    for name, column in zip(batch.schema.names, batch.columns):
+        kind = column.type
+        if pa.types.is_dictionary(kind) and _is_text(kind.value_type):
+            lengths = pc.take(pc.binary_length(column.dictionary), column.indices)
+        elif _is_text(kind):
+            lengths = pc.binary_length(column)
+        else:
+            continue
+        lengths = lengths.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        if len(lengths) and lengths.max() > limits.MAX_CELL_CHARS:
+            row = first_row + int(lengths.argmax()) + 2  # numbered like a CSV: the header is row 1
+            raise ImportProblem(
+                f"{display_name} has a text value of {int(lengths.max()):,} characters in column "
+                f"{one_line(name, 60)!r}, row {row:,}, more than the {limits.size_text(limits.MAX_CELL_CHARS)} "
+                "one value may hold; check that the file is an export and not a damaged or hostile one.",
+                file=display_name, where=f"row {row}",
+            )
+        sizes += lengths
+    if len(sizes) and sizes.max() > limits.MAX_LINE_CHARS:
+        row = first_row + int(sizes.argmax()) + 2
+        raise ImportProblem(
+            f"{display_name} has {int(sizes.max()):,} characters of text in row {row:,}, more than the "
+            f"{limits.size_text(limits.MAX_LINE_CHARS)} one row may hold; check that the file is an export and not a "
+            "damaged or hostile one.",
+            file=display_name, where=f"row {row}",
+        )
+    return sizes
+
+
+def _decoded_slices(batch, sizes):
+    """The batch with its dictionary columns decoded, in slices of bounded text."""
+    import numpy as np
+    import pyarrow as pa
+
+    budget = limits.TEXT_BATCH_BYTES
+    start = 0
+    ends = np.cumsum(sizes)
+    while start < batch.num_rows:
+        base = int(ends[start - 1]) if start else 0
+        stop = int(np.searchsorted(ends, base + budget, side="right"))
+        stop = max(stop, start + 1)
+        piece = batch.slice(start, stop - start)
+        columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in piece.columns]
+        yield pa.RecordBatch.from_arrays(columns, names=piece.schema.names), int(ends[stop - 1] - base)
+        start = stop
+    if batch.num_rows == 0:
+        yield batch, 0
 
 
 def read_sampled(path: Path, display_name: str, progress: Progress) -> tuple[list[str], Iterator[list[Cell]], list[list[Cell]]]:
@@ -179,26 +303,20 @@ def read_sampled(path: Path, display_name: str, progress: Progress) -> tuple[lis
 
 
 def _parquet_rows(path: Path, display_name: str, progress: Progress) -> tuple[list[str], Iterator[list[Cell]]]:
-    import pyarrow as pa
-
     parquet = open_parquet(path, display_name)
     header = [str(name).strip() for name in parquet.schema_arrow.names]
     total = file_size(path)
     row_total = max(parquet.metadata.num_rows, 1)
+    batches = parquet_batches(path, display_name)
 
     def rows() -> Iterator[list[Cell]]:
         seen = 0
-        try:
-            for batch in parquet.iter_batches(batch_size=10_000):
-                columns = [python_values(column) for column in batch.columns]
-                yield from (list(row) for row in zip(*columns))
-                seen += batch.num_rows
-                if progress is not None:
-                    progress(min(total, total * seen // row_total), total)
-        except (pa.ArrowException, OSError) as exc:
-            raise ImportProblem(
-                f"{display_name} has a damaged part after row {seen:,} ({exc}); export it again.", file=display_name
-            ) from exc
+        for batch, _ in batches:
+            columns = [python_values(column) for column in batch.columns]
+            yield from (list(row) for row in zip(*columns))
+            seen += batch.num_rows
+            if progress is not None:
+                progress(min(total, total * seen // row_total), total)
 
     return header, rows()
 
@@ -401,15 +519,16 @@ def _delimiter(line: str) -> str:
 
 
 def _sample_parquet(head: bytes, max_rows: int) -> tuple[list[str], list[list[Cell]]] | None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
-        table = pq.read_table(io.BytesIO(head)).slice(0, max_rows)
-    except (pa.ArrowException, OSError, ValueError):
-        return None  # only the start of a large file: the schema sits in its footer
-    columns = [python_values(column) for column in table.columns]
-    return [str(n) for n in table.column_names], [list(r) for r in zip(*columns)]
+        parquet = open_parquet(io.BytesIO(head), "the sample")
+        names = [str(n) for n in parquet.schema_arrow.names]
+        rows: list[list[Cell]] = []
+        for batch, _ in parquet_batches(io.BytesIO(head), "the sample", batch_rows=max_rows, max_rows=max_rows):
+            columns = [python_values(column) for column in batch.columns]
+            rows.extend(list(r) for r in zip(*columns))
+    except (ImportProblem, ValueError, KeyError, OSError, ArithmeticError):
+        return None  # only the start of a large file (the schema sits in its footer), or beyond the limits
+    return names, rows
 
 
 def column_cells(rows: Sequence[Sequence[Cell]], index: int) -> list[Cell]:
