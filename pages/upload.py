@@ -52,7 +52,7 @@ if submitted:
         )
     except (ImportProblem, StoreError) as problem:
         bar.empty()
-        st.error(str(problem), icon=":material/error:")
+        st.error(plain(str(problem)), icon=":material/error:")
         st.caption("Nothing was stored; your other datasets are unchanged.")
         st.stop()
     bar.empty()

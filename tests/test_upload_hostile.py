@@ -180,8 +180,6 @@ def test_a_summary_with_script_and_image_imports_as_plain_text(hostile_store):
     assert {key: after[key] for key in before} == before, "an import changed an earlier dataset"
 
 
-@pytest.mark.xfail(strict=True, reason="pages/upload.py shows the problem sentence with st.error(str(problem)), "
-                   "which renders Markdown: header names quoted from the file become an image and HTML")
 def test_a_refusal_quoting_the_files_text_shows_it_as_plain_text(hostile_store):
     header = "![x](http://e/x.png),<script>alert(1)</script>,**bold**"
 
