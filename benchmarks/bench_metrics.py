@@ -356,10 +356,10 @@ class CpuSample:
     @classmethod
     def now(cls) -> CpuSample:
         usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-        return cls(time.perf_counter(), _machine_busy_seconds(), sum(u.ru_utime + u.ru_stime for u in usage))
+        return cls(time.perf_counter(), machine_busy_seconds(), sum(u.ru_utime + u.ru_stime for u in usage))
 
 
-def _machine_busy_seconds() -> float | None:
+def machine_busy_seconds() -> float | None:
     """Busy CPU seconds of all CPUs since boot (user, nice, system, irq, softirq, steal)."""
     try:
         with open("/proc/stat", encoding="ascii") as stat:

@@ -68,13 +68,13 @@ from urllib.parse import urlencode, urlparse
 
 from playwright.sync_api import Error as PlaywrightError
 
-
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
 
+from bench_metrics import machine_busy_seconds  # noqa: E402 -- the machine's load, read as bench_metrics does
 from browser_support import Server  # noqa: E402 -- the tests' server: the dashboard as `make run` starts it
 
 FIRST_LOAD_TARGET_S = 4.0
@@ -190,17 +190,6 @@ def _proc_cpu_seconds(pid: int) -> tuple[int, float] | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[1]), sum(int(v) for v in fields[11:15]) / ticks
-
-
-def machine_busy_seconds() -> float | None:
-    """Busy CPU seconds of all CPUs since boot (user, nice, system, irq, softirq, steal)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            fields = [int(v) for v in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds() -> float:

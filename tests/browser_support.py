@@ -80,3 +80,18 @@ def metric(page, label: str) -> str:
     """The value shown by the metric labelled ``label`` (the first one on the page)."""
     box = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)).first
     return box.get_by_test_id("stMetricValue").inner_text()
+
+
+def upload_sample(page, base_url: str, real: Path) -> None:
+    """Upload the real jirametrics sample (export, status list, board) as "Sample project"
+    through the Upload page's file picker and wait for the import to finish."""
+    page.goto(base_url + "/upload")
+    wait_for_run(page, timeout_ms=120_000)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([
+        str(real / "jirametrics_sample_search_6issues.json"),
+        str(real / "jirametrics_sample_statuses.json"),
+        str(real / "jirametrics_sample_board_configuration.json"),
+    ])
+    page.get_by_label("Dataset name").fill("Sample project")
+    page.get_by_role("button", name="Import").click()
+    page.get_by_text("Imported 6 issues and 15 status changes").wait_for(timeout=60_000)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from browser_support import metric, wait_for_run
+from browser_support import metric, upload_sample, wait_for_run
 from conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -22,16 +21,7 @@ def test_first_visit_shows_the_demo_dataset(dashboard, page):
 
 
 def test_upload_of_a_real_export_with_companions(dashboard, page, real):
-    page.goto(dashboard.url + "/upload")
-    wait_for_run(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([
-        str(real / "jirametrics_sample_search_6issues.json"),
-        str(real / "jirametrics_sample_statuses.json"),
-        str(real / "jirametrics_sample_board_configuration.json"),
-    ])
-    page.get_by_label("Dataset name").fill("Sample project")
-    page.get_by_role("button", name="Import").click()
-    page.get_by_text("Imported 6 issues and 15 status changes").wait_for(timeout=60_000)
+    upload_sample(page, dashboard.url, real)
     assert "dataset=" in page.url
     page.get_by_role("link", name="Open the new dataset").click()
     wait_for_run(page)

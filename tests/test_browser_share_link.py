@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_support import Server, wait_for_run
+from browser_support import Server, upload_sample, wait_for_run
 from conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -31,16 +31,7 @@ def test_a_copied_link_shows_the_same_view_on_a_fresh_server(browser, tmp_path, 
                                   permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     try:
-        page.goto(first.url + "/upload")
-        wait_for_run(page, timeout_ms=120_000)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([
-            str(real / "jirametrics_sample_search_6issues.json"),
-            str(real / "jirametrics_sample_statuses.json"),
-            str(real / "jirametrics_sample_board_configuration.json"),
-        ])
-        page.get_by_label("Dataset name").fill("Sample project")
-        page.get_by_role("button", name="Import").click()
-        page.get_by_text("Imported 6 issues").wait_for(timeout=60_000)
+        upload_sample(page, first.url, real)
         page.get_by_role("link", name="Open the new dataset").click()
         wait_for_run(page)
 
