@@ -16,7 +16,7 @@ title = report["title"]
 st.title(plain(title))
 st.caption(f"{caption_for(view, result['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])} · stage map {result['stage_map']}")
 st.text(report["summary"])  # plain text: stage names come from Jira
-downloads = st.columns([1, 1, 3])
+downloads = st.columns([2, 1, 2])
 downloads[0].download_button(
     "Report for leaders (HTML)", data=lambda: data.leader_report(view.info.dataset, view.version, query),
     file_name="value-stream-report.html", mime="text/html", icon=":material/description:",
