@@ -58,10 +58,12 @@ def _same_rows(candidate: Path, reference: Path) -> bool:
     return differ == 0
 
 
-def _staging_of(root: Path, pid: int) -> Path | None:
-    """The staging folder of the import the process ``pid`` is running, if any."""
+def _staging_of(root: Path, pid: int, purpose: str = "") -> Path | None:
+    """The staging folder of the import the process ``pid`` is running (or, with ``purpose``
+    "upload", of its copy of the uploaded file), if any."""
     for entry in (root / "staging").iterdir():
-        if entry.name.split("-")[1:2] == [str(pid)]:
+        parts = entry.name.split("-")
+        if parts[1:2] == [str(pid)] and parts[2].startswith(f"{purpose}.") == bool(purpose):
             return entry
     return None
 
@@ -97,7 +99,7 @@ def test_dashboard_killed_while_importing_an_upload_loses_nothing(browser, tmp_p
                               store_dir=root, check=True).stdout)
     import_seconds = time.monotonic() - started
     reference = open_store(root).get(kept["dataset"]).version_path(1)
-    uploads_tmp = tmp_path / "server-tmp"  # where the dashboard writes its copy of an upload
+    uploads_tmp = tmp_path / "server-tmp"  # the server's temporary folder: an upload's copy must not go here
     uploads_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(uploads_tmp))
     rng = random.Random(20261125)
@@ -129,6 +131,7 @@ def test_dashboard_killed_while_importing_an_upload_loses_nothing(browser, tmp_p
             while (staging := _staging_of(root, server.process.pid)) is None:
                 assert time.monotonic() < deadline, "the dashboard never started the import"
                 time.sleep(0.01)
+            upload_copy = _staging_of(root, server.process.pid, "upload")
             time.sleep(offset)  # the kill point itself
             os.kill(server.process.pid, signal.SIGKILL)
             assert server.process.wait(timeout=30) == -signal.SIGKILL
@@ -151,9 +154,10 @@ def test_dashboard_killed_while_importing_an_upload_loses_nothing(browser, tmp_p
         else:
             assert set(_snapshot(root)) == set(before)
         _view_caches_open(root)
-        leftovers = sorted(p.name for p in uploads_tmp.iterdir())
+        # The upload's copy was written in the store's staging (swept by the next start), never to TMPDIR.
+        assert upload_copy is not None and not any(p.is_file() for p in uploads_tmp.rglob("*"))
         rounds.append({"offset": offset, "phase": phase, "outcome": "complete" if added else "absent",
-                       "left staging": left_staging, "upload copies left in TMPDIR": len(leftovers)})
+                       "left staging": left_staging, "upload copy left": upload_copy.exists()})
     # A last restart: swept, and every dataset (the earlier ones, and any upload that completed) opens.
     server = Server(root, tmp_path / "server-last.log")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -170,5 +174,5 @@ def test_dashboard_killed_while_importing_an_upload_loses_nothing(browser, tmp_p
     print(f"\ncommand-line import of the upload: {import_seconds:.1f} s; whole test {time.monotonic() - started:.0f} s")
     for r in rounds:
         print(f"  killed {r['offset']:.2f} s into the import, while {r['phase']}: {r['outcome']}; left a staging "
-              f"folder: {r['left staging']}; upload copies left in TMPDIR: {r['upload copies left in TMPDIR']}")
+              f"folder: {r['left staging']}; left the upload's copy (swept at restart): {r['upload copy left']}")
     assert any(r["phase"] in ("reading", "finalizing") for r in rounds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 
@@ -20,6 +22,32 @@ class ImportProblem(Exception):
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.sentence
+
+
+# DuckDB reports a failed write as JSON text with the staging file's path; the sentence
+# names the cause in the operating system's words instead, as ``require_writable`` does.
+_WRITE_TEXTS = (
+    ("no space left", errno.ENOSPC), ("quota", errno.EDQUOT), ("permission denied", errno.EACCES),
+    ("read-only file system", errno.EROFS), ("input/output error", errno.EIO),
+)
+
+
+def store_not_written(exc: BaseException) -> ImportProblem:
+    """The store could not be written: one sentence naming the cause when it is known."""
+    code = getattr(exc, "errno", None)
+    if not code:
+        text = str(exc).lower()
+        code = next((c for phrase, c in _WRITE_TEXTS if phrase in text), None)
+    if code:
+        cause = os.strerror(code)
+    elif "memory" in f"{type(exc).__name__} {exc}".lower():  # DuckDB's OutOfMemoryException too
+        cause = "its temporary files fit neither on the disk nor in memory"
+    else:
+        cause = "a write failed"
+    return ImportProblem(
+        f"the store cannot be written ({cause}); nothing was imported. "
+        "Free disk space, check the store directory's permissions, or choose another store directory."
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Layout (format 2)::
     STORE/datasets/<id>/versions/<n>/     issues.parquet, status_changes.parquet,
                                           field_changes.parquet, findings.parquet,
                                           statuses.parquet, board_columns.parquet, meta.json
-    STORE/staging/<random>/               imports under way (never read as datasets)
+    STORE/staging/<time>-<pid>-<random>/  imports and uploads under way (never read as datasets)
 
 Why this shape: every write builds a complete directory under ``staging/`` and then makes
 it visible with one ``rename`` (atomic on one file system). A killed or failed import leaves
@@ -123,9 +123,12 @@ class DatasetInfo:
 class Staging:
     """A directory under ``staging/`` for one import; removed unless published."""
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: "Store", purpose: str = ""):
         self.store = store
-        self.path = store.root / "staging" / f"{int(time.time())}-{os.getpid()}-{secrets.token_hex(6)}"
+        # <time>-<pid>-<random>: a sweep erases it once its process is gone; ``purpose`` (a
+        # word such as "upload") is put before the random part, to tell folders apart.
+        tag = f"{purpose}." if purpose else ""
+        self.path = store.root / "staging" / f"{int(time.time())}-{os.getpid()}-{tag}{secrets.token_hex(6)}"
         self.path.mkdir(parents=True)
 
     @property
@@ -198,9 +201,11 @@ class Store:
         raise StoreError(f"no dataset {dataset!r} in the store at {self.root}; list them with `vsm datasets`.")
 
     # -- writing ------------------------------------------------------------------------
-    def staging(self) -> Staging:
+    def staging(self, purpose: str = "") -> Staging:
+        """A new folder under ``staging/`` for one import (or, with ``purpose``, other work
+        that must not outlive its process, such as an upload's copy)."""
         try:
-            return Staging(self)
+            return Staging(self, purpose)
         except OSError as exc:
             raise StoreError(f"the store at {self.root} cannot be written ({exc.strerror}); check its permissions and free space.") from exc
 
@@ -218,18 +223,27 @@ class Store:
         return self.get(dataset)
 
     def publish_version(self, staging: Staging, dataset: str) -> DatasetInfo:
-        """Add the staged data as the next version of an existing dataset."""
+        """Add the staged data as the next version of an existing dataset.
+
+        Another import may take the next number first (the rename then finds the folder
+        there); only then is the next number tried. Any other failure (the dataset's folder
+        cannot be written, the disk is full) is raised: the version was not published.
+        """
         info = self.get(dataset)
         source = staging.data_dir
         for _ in range(100):
             version = self.get(info.dataset).latest + 1
             self._stamp_version(source, version)
             _fsync_tree(source)
+            target = info.path / "versions" / str(version)
             try:
-                os.rename(source, info.path / "versions" / str(version))
+                os.rename(source, target)
                 break
-            except OSError:  # another import took this number first
-                continue
+            except OSError:
+                if not target.exists():
+                    raise
+        else:
+            raise StoreError(f"dataset {info.dataset} takes new versions too fast to add one; try again.")
         staging.discard()
         return self.get(info.dataset)
 
@@ -325,13 +339,17 @@ class Store:
         return removed
 
     def sweep_staging(self, older_than: float = _STALE_STAGING_SECONDS) -> int:
-        """Erase what dead imports left in ``staging/``: their process is gone (or, for a
-        directory that names no process, it is older than ``older_than`` seconds)."""
+        """Erase what dead processes left: imports and uploads under ``staging/`` and unfinished
+        view-cache entries under ``datasets/<id>/derived/`` (their process is gone or, for a
+        folder that names no process, it is older than ``older_than`` seconds)."""
         removed = 0
-        base = self.root / "staging"
         now = time.time()
-        for entry in base.iterdir() if base.exists() else []:
-            pid = _staging_pid(entry.name)
+        base = self.root / "staging"
+        leftovers = [(entry, _staging_pid(entry.name)) for entry in (base.iterdir() if base.exists() else [])]
+        # A view-cache entry is saved as derived/v<N>/.<entry>.<pid>.<random>/ and then renamed.
+        leftovers += [(entry, _cache_staging_pid(entry.name))
+                      for entry in (self.root / "datasets").glob("*/derived/*/.*") if entry.is_dir()]
+        for entry, pid in leftovers:
             try:
                 stale = now - entry.stat().st_mtime > older_than
             except OSError:
@@ -342,8 +360,16 @@ class Store:
         return removed
 
 
+def _cache_staging_pid(name: str) -> int | None:
+    """The saving process's id from an unfinished view-cache entry ``.<entry>.<pid>.<random>``."""
+    parts = name.split(".")
+    if len(parts) == 4 and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
 def _staging_pid(name: str) -> int | None:
-    """The importing process's id from a staging name ``<time>-<pid>-<random>``."""
+    """The importing process's id from a staging name ``<time>-<pid>-[<purpose>.]<random>``."""
     parts = name.split("-")
     if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
         return int(parts[1])

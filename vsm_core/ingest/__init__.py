@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 from vsm_core.finalize import finalize
 from vsm_core.ingest.base import ReadOptions, file_size, read_head
 from vsm_core.ingest.sink import CanonicalSink
-from vsm_core.problems import ImportProblem
+from vsm_core.problems import ImportProblem, store_not_written
 from vsm_core.store import Store, StoreError, require_writable
 from vsm_core.timeparse import UTC, zone
 
@@ -245,6 +245,7 @@ def _import_files(
         except StoreError as exc:
             raise ImportProblem(str(exc)) from exc
     require_writable(store)
+    store.sweep_staging()  # what killed imports and uploads left, whichever process ran them
     plan = [(source, _choose_format(source, fmt)) for source in files]
     if all(kind.startswith("jira-statuses") or kind == "jira-board" for _, kind in plan):
         names = ", ".join(source.display_name for source in files)
@@ -292,10 +293,15 @@ def _import_files(
             temp_dir=staging.work_dir,
         )
         shutil.rmtree(staging.work_dir, ignore_errors=True)
-        if into is not None:
-            info = store.publish_version(staging, into)
-        else:
-            info = store.publish_new(staging, name or _default_name(files))
+        try:
+            if into is not None:
+                info = store.publish_version(staging, into)
+            else:
+                info = store.publish_new(staging, name or _default_name(files))
+        except StoreError as exc:
+            raise ImportProblem(f"{exc} Nothing was imported.") from exc
+        except OSError as exc:
+            raise store_not_written(exc) from exc
     except BaseException:
         staging.discard()
         raise
@@ -337,11 +343,8 @@ def _finalize_or_explain(*args, **kwargs):
 
     try:
         return finalize(*args, **kwargs)
-    except (OSError, duckdb.IOException) as exc:
-        raise ImportProblem(
-            f"the store cannot be written ({getattr(exc, 'strerror', None) or exc}); nothing was imported. "
-            "Free disk space or choose another store directory."
-        ) from exc
+    except (OSError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+        raise store_not_written(exc) from exc
 
 
 def _choose_format(source: SourceFile, fmt: str) -> str:

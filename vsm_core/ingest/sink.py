@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from vsm_core import limits, model
 from vsm_core.ingest.base import one_line
-from vsm_core.problems import Finding, ImportProblem
+from vsm_core.problems import Finding, ImportProblem, store_not_written
 
 _ISSUE_NAME_FIELDS = ("key", "issue id", "type", "project", "status", "status category", "resolution", "assignee",
                       "priority", "parent")
@@ -56,10 +56,7 @@ class _TableBuffer:
                 arrays = [pa.array(col, type=field.type) for col, field in zip(self.columns, self.schema)]
                 self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
         except OSError as exc:
-            raise ImportProblem(
-                f"the store cannot be written ({exc.strerror or exc}); nothing was imported. "
-                "Free disk space or choose another store directory."
-            ) from exc
+            raise store_not_written(exc) from exc
         self.total += self.rows
         self.columns = [[] for _ in self.schema.names]
         self.rows = 0
