@@ -112,3 +112,16 @@ def edit_key(store_dir: Path, dataset: str) -> str:
     from vsm_core.store import open_store
 
     return open_store(store_dir).new_edit_key(dataset)
+
+
+def same_rows(candidate, reference) -> bool:
+    """The two Parquet tables hold the same rows in any order, apart from the name their
+    source file had (an upload's or a pull's name against the path the command line was given)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    tables = [f"(SELECT * EXCLUDE (source_file) FROM read_parquet('{p}'))"
+              if "source_file" in pq.read_schema(p).names else f"read_parquet('{p}')" for p in (candidate, reference)]
+    differ = duckdb.sql(f"SELECT count(*) FROM ((FROM {tables[0]} EXCEPT ALL FROM {tables[1]}) "
+                        f"UNION ALL (FROM {tables[1]} EXCEPT ALL FROM {tables[0]}))").fetchall()[0][0]
+    return differ == 0

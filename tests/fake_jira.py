@@ -375,12 +375,12 @@ def _jql_digest(jql: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _demo_data() -> tuple[list[dict], list[dict], dict]:
+def _demo_data() -> tuple[list[dict], list[dict], dict, dict]:
     with gzip.open(DEMO / "demo-jira-export.json.gz", "rb") as export:
-        issues = json.load(export)["issues"]
+        search = json.load(export)
     statuses = json.loads((DEMO / "demo-statuses.json").read_text())
     board = json.loads((DEMO / "demo-board-configuration.json").read_text())
-    return issues, statuses, board
+    return search["issues"], statuses, board, search.get("names") or {}
 
 
 # -- the fake ------------------------------------------------------------------------------------
@@ -406,13 +406,16 @@ class FakeJira:
     def __init__(self, issues: Iterable[dict], statuses: list[dict], board_configs: dict[int, dict], *,
                  flavour: str = "cloud", email: str = "lead@example.com", token: str = "secret-token",
                  page_size: int = 50, inline_changelog_cap: int = 10, user_timezone: str = "Europe/Berlin",
-                 base_url_to_replace: str = "https://demo-team.atlassian.net") -> None:
+                 base_url_to_replace: str = "https://demo-team.atlassian.net",
+                 field_names: dict[str, str] | None = None) -> None:
         if flavour not in ("cloud", "datacenter"):
             raise ValueError(f"flavour is 'cloud' or 'datacenter', not {flavour!r}")
         self.flavour, self.email, self.token = flavour, email, token
         self.page_size, self.inline_changelog_cap = page_size, inline_changelog_cap
         self.user_timezone, self.base_url_to_replace = user_timezone, base_url_to_replace
         self.statuses = copy.deepcopy(statuses)
+        # /field: every field id -> name (the issues' own fields, named as the ids unless given)
+        self.field_names = dict(field_names or {})
         self.board_configs = {int(board): copy.deepcopy(config) for board, config in board_configs.items()}
         self.url = ""
         # what a test reads
@@ -441,8 +444,8 @@ class FakeJira:
     @classmethod
     def demo(cls, **kwargs) -> Self:
         """The simulated demo team: 3000 SHOP issues, their statuses and board 1."""
-        issues, statuses, board = _demo_data()
-        return cls(issues, statuses, {1: board}, **kwargs)
+        issues, statuses, board, names = _demo_data()
+        return cls(issues, statuses, {1: board}, field_names=names, **kwargs)
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -637,7 +640,15 @@ class FakeJira:
             return 200, self._myself()
         if method == "GET" and path in {prefix + "status" for prefix in api}:
             return 200, self.statuses
+        if method == "GET" and path in {prefix + "field" for prefix in api}:
+            return 200, self._fields()
         return 404, _error(f"No resource answers {method} {path}.")
+
+    def _fields(self) -> list[dict]:
+        """``/field``: every field the issues carry, with its name, as Jira lists them."""
+        ids = sorted({field_id for issue in self._issues.values() for field_id in issue.get("fields") or {}})
+        return [{"id": field_id, "key": field_id, "name": self.field_names.get(field_id, field_id),
+                 "custom": field_id.startswith("customfield_")} for field_id in ids]
 
     def _myself(self) -> dict:
         if self.flavour == "datacenter":

@@ -18,12 +18,11 @@ import signal
 import time
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from browser_support import Server, wait_for_run
-from conftest import run_cli
+from conftest import run_cli, same_rows
 from vsm_core.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,16 +45,6 @@ def _view_caches_open(root: Path) -> None:
         for path in derived.rglob("*.parquet"):
             if not any(part.startswith(".") for part in path.relative_to(derived).parts):
                 pq.read_table(path)
-
-
-def _same_rows(candidate: Path, reference: Path) -> bool:
-    """The two tables hold the same rows, apart from the name the source file had (an
-    upload's name against the path the command line was given)."""
-    tables = [f"(SELECT * EXCLUDE (source_file) FROM read_parquet('{p}'))"
-              if "source_file" in pq.read_schema(p).names else f"read_parquet('{p}')" for p in (candidate, reference)]
-    differ = duckdb.sql(f"SELECT count(*) FROM ((FROM {tables[0]} EXCEPT ALL FROM {tables[1]}) "
-                        f"UNION ALL (FROM {tables[1]} EXCEPT ALL FROM {tables[0]}))").fetchall()[0][0]
-    return differ == 0
 
 
 def _staging_of(root: Path, pid: int, purpose: str = "") -> Path | None:
@@ -150,7 +139,7 @@ def test_dashboard_killed_while_importing_an_upload_loses_nothing(browser, tmp_p
             assert info.name == f"Upload {n}" and info.versions == (1,)
             assert info.meta()["counts"] == json.loads((reference / "meta.json").read_text())["counts"]
             for name in ("issues", "status_changes", "field_changes", "visits"):
-                assert _same_rows(info.version_path() / f"{name}.parquet", reference / f"{name}.parquet"), name
+                assert same_rows(info.version_path() / f"{name}.parquet", reference / f"{name}.parquet"), name
         else:
             assert set(_snapshot(root)) == set(before)
         _view_caches_open(root)

@@ -383,6 +383,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_store(p)
 
+    p = commands.add_parser("pull", help="pull issues with their history straight from Jira (or refresh a pulled dataset)")
+    p.add_argument("--url", help="the Jira site, e.g. https://your-team.atlassian.net (default with --into: the pulled one)")
+    p.add_argument("--jql", help="which issues, e.g. 'project = SHOP' (default with --into: the pulled one)")
+    p.add_argument("--email", help="your Atlassian account e-mail: Jira Cloud (email + API token); "
+                                   "leave out for Jira Data Center (personal access token)")
+    p.add_argument("--token-env", default=None, metavar="VAR",
+                   help="the environment variable holding the API token (default: JIRA_API_TOKEN); "
+                        "else a saved token, else it is asked for")
+    p.add_argument("--save-token", action="store_true",
+                   help="save the token for this site and account in a file only you can read, for later pulls")
+    p.add_argument("--board", type=int, metavar="ID", help="the board whose columns and WIP limits to use")
+    p.add_argument("--name", help="the dataset's name (default: the site and the JQL)")
+    p.add_argument("--into", metavar="DATASET",
+                   help="add a new data version to this dataset: only issues updated since its last pull are fetched")
+    p.add_argument("--full", action="store_true", help="with --into: fetch every issue again, not only the updated ones")
+    p.add_argument("--as-of", help="the time 'now' means for this dataset (ISO 8601; default: the latest change in the data)")
+    p.add_argument("--concurrency", type=int, default=4, metavar="N",
+                   help="requests to Jira at the same time, 1-8 (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_store(p)
+
     p = commands.add_parser("datasets", help="list the datasets in the store")
     p.add_argument("--json", action="store_true")
     _add_store(p)
@@ -500,18 +521,69 @@ def _cmd_import(args: argparse.Namespace) -> int:
         progress=_ProgressBar(),
     )
     if args.json:
-        print(json.dumps({
-            "dataset": result.dataset, "issues": result.issues, "status_changes": result.status_changes,
-            "warnings": result.warnings, "version": result.version, "name": result.name, "as_of": result.as_of,
-            "has_history": result.has_history,
-        }, ensure_ascii=False))
+        _print_import_json(result)
     else:
-        print(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as {result.name!r}")
-        print(f"dataset: {result.dataset} (version {result.version}), as of {result.as_of}")
-        if not result.has_history:
-            print("This export has no status history: lead time, throughput and WIP by current status work; stage times need a JSON export with changelog.")
-        for warning in result.warnings:
-            print(f"- {warning}")
+        _print_import_text(result)
+    return 0
+
+
+def _print_import_json(result) -> None:
+    """The result of an import or a pull, as the one JSON object both commands print."""
+    print(json.dumps({
+        "dataset": result.dataset, "issues": result.issues, "status_changes": result.status_changes,
+        "warnings": result.warnings, "version": result.version, "name": result.name, "as_of": result.as_of,
+        "has_history": result.has_history,
+    }, ensure_ascii=False))
+
+
+def _print_import_text(result) -> None:
+    print(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as {result.name!r}")
+    print(f"dataset: {result.dataset} (version {result.version}), as of {result.as_of}")
+    if not result.has_history:
+        print("This export has no status history: lead time, throughput and WIP by current status work; stage times need a JSON export with changelog.")
+    for warning in result.warnings:
+        print(f"- {warning}")
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from vsm_core.jira import Credentials, pull, pull_record
+    from vsm_core.jira.client import PullProblem
+    from vsm_core.jira.tokens import DEFAULT_TOKEN_ENV, save_token, saved_token
+
+    store = open_store(args.store)
+    record = pull_record(store.get(args.into)) if args.into else None
+    url = args.url or (record or {}).get("url")
+    if not url:
+        raise _BadOption("--url is missing: give the Jira site, e.g. --url https://your-team.atlassian.net.")
+    if not 1 <= args.concurrency <= 8:
+        raise _BadOption(f"--concurrency {args.concurrency} is out of range; use 1 to 8.")
+    site = Credentials(url, "").url  # the address checked (and normalised) before a token is asked for
+    same_site = record is not None and record.get("url") == site
+    credentials = Credentials(site, "", args.email if args.email is not None else (record.get("email") if same_site else None))
+    variable = args.token_env or DEFAULT_TOKEN_ENV
+    token = os.environ.get(variable) or (None if args.token_env else saved_token(credentials.url, credentials.email))
+    if not token and args.token_env is None and sys.stdin.isatty():
+        import getpass
+
+        token = getpass.getpass(f"API token for {credentials.host}: ")
+    if not token:
+        raise PullProblem(f"no API token: put it in the environment variable {variable} (or name another with --token-env).")
+    credentials = Credentials(credentials.url, token.strip(), credentials.email)
+    if args.save_token:
+        print(f"token saved in {save_token(credentials.url, credentials.email, credentials.token)} (readable by you only)",
+              file=sys.stderr)
+    outcome = pull(
+        store, credentials, args.jql, board=args.board, into=args.into, name=args.name,
+        as_of=_parse_as_of(args.as_of, None), full=args.full, progress=_ProgressBar(), concurrency=args.concurrency,
+    )
+    result = outcome.imported
+    if args.json:
+        _print_import_json(result)
+    else:
+        how = (f"{outcome.fetched:,} issues updated since {outcome.since} (Jira's time)" if outcome.incremental
+               else f"{outcome.fetched:,} issues")
+        print(f"Pulled {how} from {credentials.host}" + (" (resumed)" if outcome.resumed else ""))
+        _print_import_text(result)
     return 0
 
 
@@ -586,7 +658,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"import": _cmd_import, "datasets": _cmd_datasets, "issues": _cmd_table,
+    handlers = {"import": _cmd_import, "pull": _cmd_pull, "datasets": _cmd_datasets, "issues": _cmd_table,
                 "status-times": _cmd_table, "findings": _cmd_table, "demo": _cmd_demo,
                 "stages": _cmd_stages, "flow": _cmd_flow, "stagemap": _cmd_stagemap,
                 "bottlenecks": _cmd_bottlenecks, "changes": _cmd_changes, "whatif": _cmd_whatif,
@@ -598,7 +670,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vsm {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"vsm {args.command}: interrupted; nothing was stored.", file=sys.stderr)
+        kept = " (what was downloaded is kept aside: the same command resumes)" if args.command == "pull" else ""
+        print(f"vsm {args.command}: interrupted; nothing was stored{kept}.", file=sys.stderr)
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

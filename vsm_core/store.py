@@ -46,6 +46,7 @@ DATA_FILES = (
 )
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 _STALE_STAGING_SECONDS = 6 * 3600
+_STALE_PULL_SECONDS = 7 * 86400  # vsm_core.jira.pull.STALE_PULL_DAYS
 
 
 class StoreError(Exception):
@@ -341,7 +342,8 @@ class Store:
     def sweep_staging(self, older_than: float = _STALE_STAGING_SECONDS) -> int:
         """Erase what dead processes left: imports and uploads under ``staging/`` and unfinished
         view-cache entries under ``datasets/<id>/derived/`` (their process is gone or, for a
-        folder that names no process, it is older than ``older_than`` seconds)."""
+        folder that names no process, it is older than ``older_than`` seconds), and Jira pulls'
+        partial downloads under ``pulls/`` untouched for 7 days."""
         removed = 0
         now = time.time()
         base = self.root / "staging"
@@ -349,9 +351,12 @@ class Store:
         # A view-cache entry is saved as derived/v<N>/.<entry>.<pid>.<random>/ and then renamed.
         leftovers += [(entry, _cache_staging_pid(entry.name))
                       for entry in (self.root / "datasets").glob("*/derived/*/.*") if entry.is_dir()]
+        # A Jira pull's partial download (pulls/<key>/) waits for the same pull to resume it.
+        leftovers += [(entry, None) for entry in (self.root / "pulls").glob("*") if entry.is_dir()]
         for entry, pid in leftovers:
+            older_than_here = _STALE_PULL_SECONDS if entry.parent.name == "pulls" else older_than
             try:
-                stale = now - entry.stat().st_mtime > older_than
+                stale = now - entry.stat().st_mtime > older_than_here
             except OSError:
                 continue
             if entry.name.startswith("deleted-") or (pid is None and stale) or (pid is not None and not _pid_alive(pid)):

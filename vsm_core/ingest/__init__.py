@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from vsm_core.finalize import finalize
 from vsm_core.ingest.base import ReadOptions, file_size, read_head
@@ -186,14 +186,19 @@ def import_files(
     timezone_name: str | None = None,
     into: str | None = None,
     progress: Progress | None = None,
+    keep: Mapping[str, Path] | None = None,
 ) -> ImportResult:
     """Import ``files`` as one dataset (or as a new version of ``into``); atomic.
+
+    ``keep`` names files to store with the new data version, under ``source/`` (a Jira pull
+    keeps what it downloaded there, for the next incremental refresh); they are moved, not
+    copied, once the import has succeeded.
 
     Raises ImportProblem (one sentence) on bad input; then nothing is stored.
     """
     try:
         return _import_files(store, files, name=name, fmt=fmt, as_of=as_of, timezone_name=timezone_name,
-                             into=into, progress=progress)
+                             into=into, progress=progress, keep=keep or {})
     except ImportProblem as problem:
         _to_one_line(problem)
         raise
@@ -227,6 +232,7 @@ def _import_files(
     timezone_name: str | None,
     into: str | None,
     progress: Progress | None,
+    keep: Mapping[str, Path],
 ) -> ImportResult:
     if not files:
         raise ImportProblem("no file given: name at least one Jira export to import.")
@@ -294,6 +300,10 @@ def _import_files(
         )
         shutil.rmtree(staging.work_dir, ignore_errors=True)
         try:
+            if keep:
+                (staging.data_dir / "source").mkdir()
+                for kept_name, path in keep.items():
+                    shutil.move(path, staging.data_dir / "source" / kept_name)
             if into is not None:
                 info = store.publish_version(staging, into)
             else:

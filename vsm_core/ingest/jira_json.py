@@ -104,6 +104,13 @@ class _FieldIds:
             self.epic_link = tuple(fid for fid, name in lowered if name in _EPIC_LINK_NAMES)
 
 
+def custom_fields_read(names: dict | None) -> tuple[str, ...]:
+    """The custom field ids this importer reads, from a ``names`` map (field id -> name): a
+    Jira pull asks for these fields only, not every custom field of the site."""
+    ids = _FieldIds(names)
+    return ids.story_points + ids.epic_link
+
+
 class _IssueImporter:
     """Turns issue dicts into sink rows, keeping the per-file facts (counts, base URL)."""
 
