@@ -14,7 +14,7 @@ store, view = page_setup("Upload")
 
 st.title("Bring your own Jira data")
 show_cancelled()
-files_tab, jira_tab = st.tabs(["Upload files", "Connect to Jira"])
+files_tab, jira_tab = st.tabs(["Upload files", "Connect to Jira"], key="upload_source")  # keyed: the tab stays chosen
 with files_tab:
     st.write(
         "Drop one or several files: a Jira JSON export with changelog (best: it has every status change), "
@@ -68,9 +68,6 @@ if submitted:
 elif pulled:
     outcome, into = pulled
     imported = outcome.imported, into
-    st.success(f"Pulled {outcome.fetched:,} issues from Jira"
-               + (f" (updated since {outcome.since}, Jira's time)" if outcome.incremental else "")
-               + (", resuming an interrupted pull." if outcome.resumed else "."))
 
 if imported:
     result, into = imported
@@ -79,8 +76,13 @@ if imported:
         if access.visitor().email:
             store.set_owner(result.dataset, access.visitor().email)
     info = store.get(result.dataset)
-    st.success(f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as “{plain(result.name)}”"
-               + (f", data version {result.version}." if into else "."))
+    pulled_text = ""
+    if pulled and not submitted:
+        pulled_text = (f"Pulled {outcome.fetched:,} issue{'s' if outcome.fetched != 1 else ''} from Jira"
+                       + (f" updated since {outcome.since} (Jira's time)" if outcome.incremental else "")
+                       + (", resuming an interrupted pull" if outcome.resumed else "") + ". ")
+    st.success(pulled_text + f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as "
+               f"“{plain(result.name)}”" + (f", data version {result.version}." if into else "."))
     show_links(info)
     show_summary(info.meta(result.version))
     st.subheader("Data quality")

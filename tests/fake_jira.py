@@ -626,6 +626,8 @@ class FakeJira:
         if self.flavour == "cloud":
             if path == "/rest/api/3/search/jql" and method in ("GET", "POST"):
                 return 200, self._search_cloud(params)
+            if path == "/rest/api/3/search/approximate-count" and method == "POST":
+                return 200, self._approximate_count(params)
             if path in ("/rest/api/3/search", "/rest/api/2/search"):
                 return 410, SEARCH_REMOVED
             changelog = re.fullmatch(r"/rest/api/3/issue/([^/]+)/changelog", path)
@@ -713,6 +715,12 @@ class FakeJira:
             return {"issues": issues, "nextPageToken": _encode_token({"s": snapshot_id, "o": end, "q": _jql_digest(jql)}),
                     "isLast": False}
         return {"issues": issues, "isLast": True}
+
+    def _approximate_count(self, params: dict) -> dict:
+        """Cloud's ``/search/approximate-count``: how many issues the JQL selects (exact here)."""
+        query = parse_jql(str(params.get("jql") or ""), ZoneInfo(self.user_timezone))
+        with self._lock:
+            return {"count": sum(query.matches(key, issue["fields"]) for key, issue in self._issues.items())}
 
     def _search_datacenter(self, params: dict) -> dict:
         jql = str(params.get("jql") or "")

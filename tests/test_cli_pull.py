@@ -116,4 +116,4 @@ def test_refresh_with_into_and_a_saved_token(jira, tmp_path, monkeypatch):
     out = json.loads(refreshed.stdout)
     assert out["dataset"] == first["dataset"] and out["version"] == 2 and out["issues"] == 3000
     text = run_cli("pull", "--into", first["dataset"], store_dir=store_dir, check=True).stdout
-    assert text.startswith("Pulled 0 issues updated since ") or text.startswith("Pulled 1 issues updated since ")
+    assert text.startswith("Pulled 0 issues updated since ") or text.startswith("Pulled 1 issue updated since ")

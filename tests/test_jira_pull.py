@@ -63,10 +63,15 @@ def _paths(jira: FakeJira) -> list[str]:
 
 
 def test_cloud_pull_gives_the_dataset_the_export_files_give(store, cloud, reference):
-    outcome = pull(store, _credentials(cloud), "project = SHOP", board=1)
+    steps: list[tuple[str, float]] = []
+    outcome = pull(store, _credentials(cloud), "project = SHOP", board=1, progress=lambda *step: steps.append(step))
     info = store.get(outcome.imported.dataset)
     _same_dataset(info.version_path(), reference)
     assert outcome.fetched == 3000 and not outcome.incremental
+    # Progress counts against Cloud's approximate count, and only moves forward, from 0 to 1.
+    assert ("Fetched 1,500 of about 3,000 issues", pytest.approx(0.05 + 0.7 * 0.5)) in steps
+    fractions = [fraction for _, fraction in steps]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     paths = _paths(cloud)
     searches = [r for r in cloud.requests if r.path == "/rest/api/3/search/jql"]
     assert len(searches) == 60  # 3,000 issues in pages of 50 (the server caps the 100 asked for)

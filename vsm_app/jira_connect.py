@@ -46,6 +46,7 @@ def show_pull_form(store: Store, view: View | None) -> tuple[PullResult, str | N
     """The form for a new pull (or a new version of the dataset in view); runs it when
     submitted and returns (result, target dataset or None), or None."""
     configured = secrets_jira()
+    st.subheader("Pull issues from Jira")
     st.write(
         "Pull every issue a JQL selects, with its whole status history, straight from Jira: a CSV export has no "
         "history, this does. Jira Cloud: your e-mail address and an API token (id.atlassian.com, Security, "

@@ -580,8 +580,8 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     if args.json:
         _print_import_json(result)
     else:
-        how = (f"{outcome.fetched:,} issues updated since {outcome.since} (Jira's time)" if outcome.incremental
-               else f"{outcome.fetched:,} issues")
+        issues = f"{outcome.fetched:,} issue" + ("s" if outcome.fetched != 1 else "")
+        how = f"{issues} updated since {outcome.since} (Jira's time)" if outcome.incremental else issues
         print(f"Pulled {how} from {credentials.host}" + (" (resumed)" if outcome.resumed else ""))
         _print_import_text(result)
     return 0

@@ -164,6 +164,8 @@ def pull(
             "cursor": None, "pages": 0, "issues": 0, "complete": False, "user_timezone": str(user_zone),
         }
         resumed = state["pages"] > 0
+        if credentials.flavour == "cloud" and state.get("total") is None:
+            state["total"] = _approximate_count(client, search_jql)
         _save_state(folder, state)
         names = _field_names(client, api)
         _fetch_companions(client, api, board, folder)
@@ -295,6 +297,21 @@ def _fetch_companions(client: JiraClient, api: str, board: int | None, folder: P
         _write_atomic(folder / "board.json", json.dumps(config).encode())
 
 
+def _approximate_count(client: JiraClient, jql: str) -> int | None:
+    """How many issues a Cloud search will return (for the progress bar), or None when this
+    Jira cannot say; a JQL it rejects is reported by the search itself."""
+    try:
+        answer = client.post("/rest/api/3/search/approximate-count", {"jql": jql}, what="the number of issues")
+    except NotFound:
+        return None
+    except PullProblem as problem:
+        if "(HTTP 400)" in problem.sentence:
+            return None
+        raise
+    count = answer.get("count") if isinstance(answer, dict) else None
+    return count if isinstance(count, int) and count >= 0 else None
+
+
 def _search(client: JiraClient, credentials: Credentials, jql: str, names: dict | None, folder: Path, state: dict,
             report: Progress, concurrency: int) -> None:
     """Fetch the search's pages from the saved cursor on, each page's changelogs completed,
@@ -322,7 +339,8 @@ def _search(client: JiraClient, credentials: Credentials, jql: str, names: dict 
                          total=total)
             _save_state(folder, state)
             fraction = state["issues"] / total if total else 1 - 1 / (1 + state["pages"] / 10)
-            report(f"Fetched {state['issues']:,}" + (f" of {total:,}" if total else "") + " issues", 0.05 + 0.7 * min(1.0, fraction))
+            report(f"Fetched {state['issues']:,}" + (f" of about {total:,}" if total else "") + " issues",
+                   0.05 + 0.7 * min(1.0, fraction))
 
 
 def _search_page(client: JiraClient, credentials: Credentials, jql: str, fields: list[str],
