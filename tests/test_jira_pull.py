@@ -243,3 +243,67 @@ def test_stale_partial_downloads_are_swept_after_a_week(store):
     os.utime(folder, (week_ago, week_ago))
     store.sweep_staging()
     assert not folder.exists()
+
+
+def test_a_pull_stopped_after_publishing_is_not_imported_twice(store, cloud):
+    """A page stopped (Cancel, or the visitor left) while the new version's view is being
+    prepared: the data is stored, and its partial download is gone, so pulling again cannot
+    import the same download a second time."""
+
+    class Stopped(BaseException):
+        pass
+
+    def progress(what: str, fraction: float) -> None:
+        if what.startswith("Preparing the dashboard"):
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        pull(store, _credentials(cloud), "project = SHOP", progress=progress)
+    assert [info.meta()["counts"]["issues"] for info in store.datasets()] == [3000]
+    assert list((store.root / "pulls").iterdir()) == []
+
+
+@pytest.mark.parametrize("typed, site", [
+    ("https://team.atlassian.net/browse/SHOP-1", "https://team.atlassian.net"),
+    ("team.atlassian.net/", "https://team.atlassian.net"),
+    ("http://jira.example.com:8080/jira/secure/Dashboard.jspa", "http://jira.example.com:8080/jira"),
+    ("not a site", None), ("ftp://team.atlassian.net", None), ("https://me:pw@team.atlassian.net", None),
+    ("https://team.atlassian.net:port", None), ("", None),
+])
+def test_site_addresses_are_normalised_or_refused(typed, site):
+    from vsm_core.jira.client import normalise_url
+
+    if site is None:
+        with pytest.raises(PullProblem):
+            normalise_url(typed)
+    else:
+        assert normalise_url(typed) == site
+
+
+@pytest.mark.parametrize("jql, expected", [
+    ("project = SHOP", '(project = SHOP) AND updated >= "2026/01/02 10:00"'),
+    ("project = SHOP order by created DESC", '(project = SHOP) AND updated >= "2026/01/02 10:00" order by created DESC'),
+    ('summary ~ "order by" ORDER BY key', '(summary ~ "order by") AND updated >= "2026/01/02 10:00" ORDER BY key'),
+    ("ORDER BY key", 'updated >= "2026/01/02 10:00" ORDER BY key'),
+])
+def test_a_refresh_adds_its_date_before_order_by(jql, expected):
+    from vsm_core.jira.pull import _with_since
+
+    assert _with_since(jql, "2026/01/02 10:00") == expected
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from email.utils import format_datetime
+
+    from vsm_core.jira.client import _retry_after
+
+    assert _retry_after("7") == 7 and _retry_after(None) is None and _retry_after("soon") is None
+    later = datetime.now(timezone.utc) + timedelta(seconds=90)
+    assert 80 <= _retry_after(format_datetime(later, usegmt=True)) <= 91
+
+
+def test_a_long_retry_after_stops_the_pull_with_a_sentence(store, cloud):
+    cloud.rate_limit(1, retry_after="3600")
+    with pytest.raises(PullProblem) as problem:
+        pull(store, _credentials(cloud), "project = SHOP")
+    assert "asks to wait 60 minutes" in str(problem.value) and store.datasets() == []

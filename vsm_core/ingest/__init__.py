@@ -187,18 +187,20 @@ def import_files(
     into: str | None = None,
     progress: Progress | None = None,
     keep: Mapping[str, Path] | None = None,
+    published: Callable[[object], None] | None = None,
 ) -> ImportResult:
     """Import ``files`` as one dataset (or as a new version of ``into``); atomic.
 
     ``keep`` names files to store with the new data version, under ``source/`` (a Jira pull
     keeps what it downloaded there, for the next incremental refresh); they are moved, not
-    copied, once the import has succeeded.
+    copied, once the import has succeeded. ``published(info)`` is called as soon as the data
+    is visible (before the view cache is prepared, which a cancelled page may interrupt).
 
     Raises ImportProblem (one sentence) on bad input; then nothing is stored.
     """
     try:
         return _import_files(store, files, name=name, fmt=fmt, as_of=as_of, timezone_name=timezone_name,
-                             into=into, progress=progress, keep=keep or {})
+                             into=into, progress=progress, keep=keep or {}, published=published)
     except ImportProblem as problem:
         _to_one_line(problem)
         raise
@@ -233,6 +235,7 @@ def _import_files(
     into: str | None,
     progress: Progress | None,
     keep: Mapping[str, Path],
+    published: Callable[[object], None] | None,
 ) -> ImportResult:
     if not files:
         raise ImportProblem("no file given: name at least one Jira export to import.")
@@ -315,6 +318,8 @@ def _import_files(
     except BaseException:
         staging.discard()
         raise
+    if published is not None:
+        published(info)
     _prepare_default_view(info, progress)
     if progress:
         progress("Done", 1.0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ from vsm_core.problems import ImportProblem
 
 MAX_RETRY_AFTER = 300  # seconds; a longer wait is reported instead of slept through
 _BACKOFF_CAP = 30.0
-_USER_AGENT = "vsm-dashboard (value stream map; https://github.com/)"
+_USER_AGENT = "vsm-dashboard (value stream map)"
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+                   r"|^[0-9a-fA-F:]+$")  # a host name or an IP address (IPv6 without its brackets)
 
 
 class PullProblem(ImportProblem):
@@ -84,8 +87,12 @@ def normalise_url(url: str) -> str:
     text = (url or "").strip()
     if "://" not in text and text:
         text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises on a port that is not a number
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not _HOST.match(parts.hostname or "") or port == 0:
         raise PullProblem(f"{url!r} is not a Jira site address; write it like https://your-team.atlassian.net.")
     if parts.username or parts.password:
         raise PullProblem("the Jira site address must not hold a user name or password; give the API token separately.")
@@ -158,6 +165,9 @@ class JiraClient:
                     response = self._session.request(method, url, params=params, json=body,
                                                      timeout=(min(15.0, self.timeout), self.timeout),
                                                      allow_redirects=False)
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, ValueError):
+                raise PullProblem(f"{self.credentials.url} cannot be used as a Jira site address; "
+                                  "write it like https://your-team.atlassian.net.") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if last:
                     reason = "timed out" if isinstance(exc, requests.Timeout) else "dropped or refused the connection"

@@ -192,6 +192,9 @@ def pull(
             store, files, name=name or (target.name if target else f"Jira {credentials.host}: {_short(jql)}"),
             as_of=as_of, into=target.dataset if target else None, progress=import_progress,
             keep={SOURCE_ISSUES: issues_file, SOURCE_RECORD: record_file},
+            # Once the version is visible the partial download is done with: a pull stopped
+            # after this point (a page cancelled while the view is prepared) must not import it again.
+            published=lambda info: shutil.rmtree(folder, ignore_errors=True),
         )
     finally:
         if own_client:
