@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test install browser benchmark benchmark-metrics benchmark-decisions benchmark-pages clean
+.PHONY: run test install browser benchmark benchmark-metrics benchmark-decisions benchmark-pages benchmark-pull clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ benchmark-decisions: install
 # Each page in Debian's Chromium against a real server on 127.0.0.1 (about 10 minutes).
 benchmark-pages: install browser
 	$(BIN)/python benchmarks/bench_pages.py
+
+benchmark-pull: install
+	$(BIN)/python benchmarks/bench_pull.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

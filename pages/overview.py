@@ -26,7 +26,7 @@ st.title(plain(view.info.name))
 st.caption(f"{caption_for(view, decided['clock'])} · {plain(describe(state).rsplit('; ', 1)[0])}")
 st.subheader(plain(report["title"]))
 if view.info.demo:
-    st.info("This is a simulated demo team. Bring your own Jira export on the Upload page to see your flow.",
+    st.info("This is a simulated demo team. On the Upload page, upload a Jira export or connect to Jira to see your own flow.",
             icon=":material/upload_file:")
 
 cols = st.columns(5)

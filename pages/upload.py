@@ -65,6 +65,10 @@ if submitted:
         st.caption("Nothing was stored; your other datasets are unchanged.")
         st.stop()
     bar.empty()
+elif pulled and pulled[0].unchanged:
+    st.info(f"Nothing was updated in Jira since {pulled[0].since} (Jira's time): "
+            f"{plain(pulled[0].imported.name)} stays at data version {pulled[0].imported.version}.",
+            icon=":material/check:")
 elif pulled:
     outcome, into = pulled
     imported = outcome.imported, into
@@ -78,7 +82,8 @@ if imported:
     info = store.get(result.dataset)
     pulled_text = ""
     if pulled and not submitted:
-        pulled_text = (f"Pulled {outcome.fetched:,} issue{'s' if outcome.fetched != 1 else ''} from Jira"
+        count = outcome.changed if outcome.incremental else outcome.fetched
+        pulled_text = (f"Pulled {count:,} issue{'s' if count != 1 else ''} from Jira"
                        + (f" updated since {outcome.since} (Jira's time)" if outcome.incremental else "")
                        + (", resuming an interrupted pull" if outcome.resumed else "") + ". ")
     st.success(pulled_text + f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as "

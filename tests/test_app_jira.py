@@ -4,6 +4,8 @@ those who may edit the dataset (its edit link), never to a view link."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from conftest import REPO
 from fake_jira import FakeJira
@@ -55,7 +57,7 @@ def test_server_account_pulls_when_the_token_field_is_empty_and_edit_rights_refr
     token = _widget(at.text_input, "API token")
     assert token.value == "" and token.placeholder == "from the server's settings"
     _widget(at.text_area, "JQL").set_value("project = SHOP")
-    _widget(at.text_input, "Dataset name").set_value("Webshop")
+    _widget(at.text_input, "Name of the pulled dataset").set_value("Webshop")
     _widget(at.button, "Pull from Jira").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Pulled 3,000 issues from Jira. Imported 3,000 issues" in _texts(at)
@@ -70,7 +72,11 @@ def test_server_account_pulls_when_the_token_field_is_empty_and_edit_rights_refr
     assert not [w for w in editor.text_input if w.key == "jira_refresh_token"]  # the server's account is used
     _widget(editor.button, "Refresh from Jira").click().run()
     assert not editor.exception and not editor.error, [e.value for e in editor.error]
-    assert "Pulled 0 issues from Jira updated since" in _texts(editor)
+    assert "Nothing was updated in Jira since" in editor.info[0].value
+    assert open_store(tmp_path / "store").get(pulled.dataset).versions == (1,)
+    jira.update_issue("SHOP-7", "Done", datetime.now(timezone.utc))
+    _widget(editor.button, "Refresh from Jira").click().run()
+    assert "Pulled 1 issue from Jira updated since" in _texts(editor)
     assert open_store(tmp_path / "store").get(pulled.dataset).versions == (1, 2)
 
 

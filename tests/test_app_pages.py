@@ -674,7 +674,7 @@ def test_flow_type_filter_on_the_demo(sets):
 
 def test_upload_page_imports_a_file_and_names_it(sets, tmp_path):
     at = page("upload", sets["tiny"])
-    assert titles(at) == ["Bring your own Jira export"]
+    assert titles(at) == ["Bring your own Jira data"]
     body = json.dumps({"issues": tiny_issues()[:3]}).encode()
     at.file_uploader(key="uploads").set_value([("three.json", body, "application/json")])
     next(t for t in at.text_input if t.label == "Dataset name").set_value("Three items")

@@ -51,7 +51,7 @@ def _fill(page, jira: FakeJira, jql: str, name: str) -> None:
     _field(page, "API token").first.fill(TOKEN)
     _field(page, "JQL").fill(jql)
     _field(page, "Board number (optional)").fill("1")
-    _field(page, "Dataset name").last.fill(name)
+    _field(page, "Name of the pulled dataset").fill(name)
 
 
 def _no_token_shown(page) -> None:

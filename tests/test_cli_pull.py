@@ -115,5 +115,7 @@ def test_refresh_with_into_and_a_saved_token(jira, tmp_path, monkeypatch):
     refreshed = run_cli("pull", "--into", first["dataset"], "--json", store_dir=store_dir, check=True)
     out = json.loads(refreshed.stdout)
     assert out["dataset"] == first["dataset"] and out["version"] == 2 and out["issues"] == 3000
+    # Nothing updated since: no new version.
     text = run_cli("pull", "--into", first["dataset"], store_dir=store_dir, check=True).stdout
-    assert text.startswith("Pulled 0 issues updated since ") or text.startswith("Pulled 1 issue updated since ")
+    assert text.startswith("Nothing in 127.0.0.1:") and "stays at data version 2." in text
+    assert open_store(store_dir).get(first["dataset"]).versions == (1, 2)

@@ -210,7 +210,7 @@ def test_refresh_fetches_what_changed_since_in_the_accounts_time_zone(store, clo
     cloud.add_issue(new)
     before = len(cloud.requests)
     outcome = pull(store, _credentials(cloud), into=first.dataset)
-    assert outcome.incremental and outcome.fetched == 3
+    assert outcome.incremental and outcome.fetched == outcome.changed == 3
     info = store.get(first.dataset)
     assert info.versions == (1, 2) and outcome.imported.version == 2
     # The JQL names the last pull's start (minus the overlap) in the account's time zone.

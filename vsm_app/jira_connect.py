@@ -69,7 +69,7 @@ def show_pull_form(store: Store, view: View | None) -> tuple[PullResult, str | N
         board_text = left.text_input("Board number (optional)", placeholder="e.g. 12",
                                      help="Its columns become the stages, and their WIP limits are used. "
                                           "The number is in the board's address: .../boards/12.")
-        name = right.text_input("Dataset name", placeholder="e.g. Payments team")
+        name = right.text_input("Name of the pulled dataset", placeholder="e.g. Payments team")
         into = None
         if view is not None and access.may_edit(view.info):
             as_version = st.checkbox(f"Add as a new data version of {plain(view.info.name)}", key="jira_into",

@@ -579,8 +579,12 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     result = outcome.imported
     if args.json:
         _print_import_json(result)
+    elif outcome.unchanged:
+        print(f"Nothing in {credentials.host} was updated since {outcome.since} (Jira's time): "
+              f"{result.name!r} stays at data version {result.version}.")
     else:
-        issues = f"{outcome.fetched:,} issue" + ("s" if outcome.fetched != 1 else "")
+        count = outcome.changed if outcome.incremental else outcome.fetched
+        issues = f"{count:,} issue" + ("s" if count != 1 else "")
         how = f"{issues} updated since {outcome.since} (Jira's time)" if outcome.incremental else issues
         print(f"Pulled {how} from {credentials.host}" + (" (resumed)" if outcome.resumed else ""))
         _print_import_text(result)

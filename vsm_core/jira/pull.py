@@ -29,6 +29,7 @@ Incremental refresh (``into`` a dataset made by a pull): the JQL becomes
 account's time zone as JQL requires; the fetched issues replace their older copies in the
 previous version's download (kept with each version under ``source/``) and the whole is
 imported as the next data version, atomically; older versions and the links naming them stay.
+A refresh that finds nothing updated adds no version (it would hold the same data).
 An incremental refresh cannot see issues deleted in Jira or moved out of the JQL's scope:
 ``full=True`` (``vsm pull --full``) fetches everything again.
 """
@@ -70,13 +71,17 @@ _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class PullResult:
-    """What a pull did: the import's result, and how many issues came from Jira."""
+    """What a pull did: the import's result, how many issues came from Jira and, of those,
+    how many are new or changed (a refresh looks a few minutes back, so it fetches some
+    issues again unchanged)."""
 
     imported: ImportResult
     fetched: int
     incremental: bool
     since: str | None = None  # the JQL time of an incremental refresh, in Jira's time zone
     resumed: bool = False
+    changed: int = 0  # fetched issues that are new or differ from the dataset's previous copy
+    unchanged: bool = False  # a refresh that found nothing updated: no new version was added
 
 
 def pull_record(info: DatasetInfo, version: int | None = None) -> dict | None:
@@ -173,7 +178,13 @@ def pull(
         _search(client, credentials, search_jql, names, folder, state, report, concurrency)
         report("Assembling the download", 0.78)
         issues_file = folder / SOURCE_ISSUES
-        _assemble(folder, state["pages"], names, previous if incremental else None, issues_file)
+        changed = _assemble(folder, state["pages"], names, previous if incremental else None, issues_file)
+        if incremental and changed == 0:
+            # Nothing was updated since the last pull: the same data would make the same
+            # version again (the as-of is the latest change in the data, as for an import).
+            shutil.rmtree(folder, ignore_errors=True)
+            report("Nothing changed since the last pull", 1.0)
+            return PullResult(_current(target), state["issues"], True, since_text, resumed, changed=0, unchanged=True)
         record_file = folder / SOURCE_RECORD
         record_file.write_text(json.dumps({
             "url": credentials.url, "email": credentials.email, "jql": jql, "board": board,
@@ -200,7 +211,7 @@ def pull(
         if own_client:
             client.close()
     shutil.rmtree(folder, ignore_errors=True)
-    return PullResult(imported, state["issues"], incremental, since_text, resumed)
+    return PullResult(imported, state["issues"], incremental, since_text, resumed, changed=changed)
 
 
 # -- the parts ------------------------------------------------------------------------------
@@ -212,6 +223,15 @@ def _target(store: Store, into: str | None) -> tuple[DatasetInfo | None, Path | 
     except StoreError as exc:
         raise PullProblem(str(exc)) from exc
     return info, info.version_path() / "source" / SOURCE_ISSUES, pull_record(info)
+
+
+def _current(info: DatasetInfo) -> ImportResult:
+    """The dataset's latest version described as an import's result."""
+    meta = info.meta()
+    counts = meta.get("counts") or {}
+    return ImportResult(dataset=info.dataset, version=info.latest, name=info.name, issues=counts.get("issues", 0),
+                        status_changes=counts.get("status_changes", 0), warnings=[], as_of=meta.get("as_of"),
+                        has_history=bool(meta.get("has_history")))
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -413,14 +433,17 @@ def _pages(folder: Path, count: int) -> Iterator[dict]:
             yield from json.load(handle)
 
 
-def _assemble(folder: Path, pages: int, names: dict | None, previous: Path | None, target: Path) -> None:
+def _assemble(folder: Path, pages: int, names: dict | None, previous: Path | None, target: Path) -> int:
     """One search response ``{"names": ..., "issues": [...]}`` (gzip) from the saved pages,
     each issue once (by id, else key; a later page's copy wins), followed by the previous
-    version's issues that were not fetched again. Streams: memory holds one page."""
-    seen: set[str] = set()
+    version's issues that were not fetched again. Streams: memory holds one page.
+
+    Returns how many fetched issues are new or differ from their previous copy (a refresh's
+    overlap fetches some issues again unchanged; they do not count)."""
     fresh: dict[str, int] = {}
     for issue in _pages(folder, pages):
         fresh[_identity(issue)] = fresh.get(_identity(issue), 0) + 1
+    digests: dict[str, str] = {}  # fetched issue -> digest of its content
     tmp = target.with_name(f".{target.name}.tmp")
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as out:
         out.write('{"names": ' + json.dumps(names or {}) + ', "issues": [')
@@ -430,16 +453,27 @@ def _assemble(folder: Path, pages: int, names: dict | None, previous: Path | Non
             fresh[ident] -= 1
             if fresh[ident] > 0:  # a later page holds a newer copy (the issue changed during the pull)
                 continue
-            seen.add(ident)
+            digests[ident] = _digest(issue)
             out.write(("" if first else ",\n") + json.dumps(issue))
             first = False
         if previous is not None:
             for issue in JsonIssueStream(previous, "the previous download"):
-                if isinstance(issue, dict) and _identity(issue) not in seen:
-                    out.write(("" if first else ",\n") + json.dumps(issue))
-                    first = False
+                if not isinstance(issue, dict):
+                    continue
+                ident = _identity(issue)
+                if ident in digests:
+                    if digests[ident] == _digest(issue):
+                        digests[ident] = ""  # fetched again, unchanged
+                    continue
+                out.write(("" if first else ",\n") + json.dumps(issue))
+                first = False
         out.write("]}")
     os.replace(tmp, target)
+    return sum(1 for digest in digests.values() if digest)
+
+
+def _digest(issue: dict) -> str:
+    return hashlib.sha256(json.dumps(issue, sort_keys=True).encode()).hexdigest()
 
 
 def _identity(issue: dict) -> str:
