@@ -2,7 +2,8 @@
 
 It serves issues with their changelogs the way Jira Cloud does (``flavour="cloud"``: the
 token-paged ``/rest/api/3/search/jql``, inline changelogs cut to the newest few, the changelog
-endpoint for the rest) or Jira Data Center does (``flavour="datacenter"``: ``/rest/api/2/search``
+endpoint and the bulk changelog endpoint ``/changelog/bulkfetch`` for the rest, the approximate
+count of a search) or Jira Data Center does (``flavour="datacenter"``: ``/rest/api/2/search``
 paged by ``startAt`` with complete changelogs), checks credentials as each does, and reads a
 small real subset of JQL in the user's time zone. A test can make it misbehave as Jira does in
 the field: 429 with Retry-After, 5xx, dropped connections, slow answers, a forbidden account.
@@ -21,6 +22,10 @@ Choices the client's tests may rely on:
   the JQL}``; one that does not decode, names an unknown snapshot or another JQL is a 400.
 * Inline changelog histories are listed newest first, as in the demo export; the changelog
   endpoint lists them oldest first. The order is the histories' time, then their numeric id.
+* ``/changelog/bulkfetch`` (off with ``bulk_changelog=False``: a 404) pages by histories, at
+  most ``bulk_page_size`` per page, so one issue's histories may be split over two pages.
+* ``/field`` lists every field the issues carry, named from ``field_names`` (the demo's
+  ``names`` map), so a client can find the story-point field as on a real site.
 * Faults apply in this order: credentials in the URL (400), a dropped connection, a 5xx,
   a 429, then 401 and 403; each injected fault consumes one of its count.
 """
@@ -407,7 +412,8 @@ class FakeJira:
                  flavour: str = "cloud", email: str = "lead@example.com", token: str = "secret-token",
                  page_size: int = 50, inline_changelog_cap: int = 10, user_timezone: str = "Europe/Berlin",
                  base_url_to_replace: str = "https://demo-team.atlassian.net",
-                 field_names: dict[str, str] | None = None) -> None:
+                 field_names: dict[str, str] | None = None, bulk_changelog: bool = True,
+                 bulk_page_size: int = 1000) -> None:
         if flavour not in ("cloud", "datacenter"):
             raise ValueError(f"flavour is 'cloud' or 'datacenter', not {flavour!r}")
         self.flavour, self.email, self.token = flavour, email, token
@@ -416,6 +422,9 @@ class FakeJira:
         self.statuses = copy.deepcopy(statuses)
         # /field: every field id -> name (the issues' own fields, named as the ids unless given)
         self.field_names = dict(field_names or {})
+        # Cloud's POST /changelog/bulkfetch (False: a site without it answers 404); a page
+        # holds at most bulk_page_size histories, an issue's histories may span two pages.
+        self.bulk_changelog, self.bulk_page_size = bulk_changelog, bulk_page_size
         self.board_configs = {int(board): copy.deepcopy(config) for board, config in board_configs.items()}
         self.url = ""
         # what a test reads
@@ -628,6 +637,8 @@ class FakeJira:
                 return 200, self._search_cloud(params)
             if path == "/rest/api/3/search/approximate-count" and method == "POST":
                 return 200, self._approximate_count(params)
+            if path == "/rest/api/3/changelog/bulkfetch" and method == "POST" and self.bulk_changelog:
+                return self._bulk_changelog(params)
             if path in ("/rest/api/3/search", "/rest/api/2/search"):
                 return 410, SEARCH_REMOVED
             changelog = re.fullmatch(r"/rest/api/3/issue/([^/]+)/changelog", path)
@@ -750,6 +761,40 @@ class FakeJira:
                 "total": total, "isLast": start + len(values) >= total, "values": values}
         if not page["isLast"]:
             page["nextPage"] = f"{self.url}{path}?maxResults={size}&startAt={start + len(values)}"
+        return 200, page
+
+
+    def _bulk_changelog(self, params: dict) -> tuple[int, dict]:
+        """``POST /rest/api/3/changelog/bulkfetch``: the histories of up to 1000 issues, oldest
+        first per issue, issue after issue, paged by ``nextPageToken`` every ``maxResults``
+        histories (capped at ``bulk_page_size``)."""
+        wanted = params.get("issueIdsOrKeys")
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= 1000:
+            return 400, _error("issueIdsOrKeys must list between 1 and 1000 issues.")
+        size = min(_count(params, "maxResults", 1000), self.bulk_page_size)
+        digest = hashlib.sha256(json.dumps(wanted).encode()).hexdigest()[:16]
+        offset = 0
+        if params.get("nextPageToken"):
+            payload = _decode_token(str(params["nextPageToken"]))
+            if not payload or payload.get("b") != digest or not isinstance(payload.get("o"), int):
+                return 400, BAD_PAGE_TOKEN
+            offset = payload["o"]
+        with self._lock:
+            flat = []
+            for key_or_id in wanted:
+                try:
+                    key = self._find(str(key_or_id))
+                except KeyError:
+                    continue  # Jira leaves out issues that do not exist or cannot be seen
+                flat += [(str(self._issues[key]["id"]), history) for history in self._histories[key]]
+        groups: list[dict] = []
+        for issue_id, history in flat[offset:offset + size]:
+            if not groups or groups[-1]["issueId"] != issue_id:
+                groups.append({"issueId": issue_id, "changeHistories": []})
+            groups[-1]["changeHistories"].append(copy.deepcopy(history))
+        page: dict = {"issueChangeLogs": groups}
+        if offset + size < len(flat):
+            page["nextPageToken"] = _encode_token({"b": digest, "o": offset + size})
         return 200, page
 
 

@@ -44,7 +44,16 @@ def reference(tmp_path_factory):
 
 @pytest.fixture
 def cloud():
-    with FakeJira.demo(flavour="cloud", email=EMAIL, token=TOKEN, page_size=50, inline_changelog_cap=10) as jira:
+    with FakeJira.demo(flavour="cloud", email=EMAIL, token=TOKEN, page_size=50, inline_changelog_cap=10,
+                       bulk_page_size=250) as jira:
+        yield jira
+
+
+@pytest.fixture
+def cloud_without_bulk():
+    """A Cloud site without the bulk changelog endpoint: histories are paged per issue."""
+    with FakeJira.demo(flavour="cloud", email=EMAIL, token=TOKEN, page_size=50, inline_changelog_cap=10,
+                       bulk_changelog=False) as jira:
         yield jira
 
 
@@ -76,9 +85,11 @@ def test_cloud_pull_gives_the_dataset_the_export_files_give(store, cloud, refere
     searches = [r for r in cloud.requests if r.path == "/rest/api/3/search/jql"]
     assert len(searches) == 60  # 3,000 issues in pages of 50 (the server caps the 100 asked for)
     assert sum("nextPageToken" in (r.body or {}) for r in searches) == 59
-    # Each of the 912 issues with more than 10 histories had its history paged in full.
-    changelogs = {p for p in paths if p.endswith("/changelog")}
-    assert len(changelogs) == 912
+    # The 912 issues with more than 10 histories got theirs in bulk: a request or two per page.
+    bulk = [r for r in cloud.requests if r.path == "/rest/api/3/changelog/bulkfetch"]
+    assert 60 <= len(bulk) <= 120 and sum(len(r.body["issueIdsOrKeys"]) for r in bulk if "nextPageToken" not in r.body) == 912
+    assert sum("nextPageToken" in r.body for r in bulk) >= 1  # the fake's 250-history pages were followed
+    assert not any(p.endswith("/changelog") for p in paths)
     assert not any(p in ("/rest/api/3/search", "/rest/api/2/search") for p in paths)
     assert "/rest/agile/1.0/board/1/configuration" in paths
     record = pull_record(info)
@@ -105,10 +116,16 @@ def test_rate_limits_drops_and_server_errors_are_ridden_out(store, cloud, refere
     _same_dataset(store.get(outcome.imported.dataset).version_path(), reference)
 
 
-def test_requests_in_flight_never_exceed_the_concurrency_bound(store, cloud):
-    cloud.delay = 0.02
-    pull(store, _credentials(cloud), "project = SHOP", concurrency=3)
-    assert 2 <= cloud.max_in_flight <= 3  # changelogs are fetched in parallel, at most 3 at once
+def test_without_bulk_histories_are_paged_per_issue_within_the_concurrency_bound(store, cloud_without_bulk, reference):
+    jira = cloud_without_bulk
+    jira.delay = 0.02
+    outcome = pull(store, _credentials(jira), "project = SHOP", board=1, concurrency=3)
+    _same_dataset(store.get(outcome.imported.dataset).version_path(), reference)
+    # Each of the 912 issues with more than 10 histories had its history paged in full ...
+    assert len({r.path for r in jira.requests if r.path.endswith("/changelog")}) == 912
+    # ... in parallel, at most 3 requests at once; the bulk endpoint was tried once only.
+    assert 2 <= jira.max_in_flight <= 3
+    assert len([r for r in jira.requests if r.path == "/rest/api/3/changelog/bulkfetch"]) == 1
 
 
 @pytest.mark.parametrize("case, expected", [

@@ -8,10 +8,12 @@ What a pull fetches (``vsm_core.jira.client`` says how it talks to Jira):
 3. the status list (``/status``, with categories) and, when a board is named, the board's
    configuration (``/rest/agile/1.0/board/{id}/configuration``: columns and WIP limits);
 4. the issues of the JQL with their changelogs: Jira Cloud's ``/rest/api/3/search/jql``
-   paged with ``nextPageToken``, where an issue whose inline changelog is capped
-   (``changelog.total`` above the histories present) has its whole history paged through
-   ``/rest/api/3/issue/{id}/changelog``, several issues at once; Jira Data Center's
-   ``/rest/api/2/search`` paged with ``startAt``, whose inline changelog is complete.
+   paged with ``nextPageToken``, where the issues whose inline changelog is capped
+   (``changelog.total`` above the histories present) get their whole history from the bulk
+   changelog endpoint (``POST /rest/api/3/changelog/bulkfetch``, one request for a page of
+   issues) or, on a site without it, paged through ``/rest/api/3/issue/{id}/changelog``,
+   several issues at once; Jira Data Center's ``/rest/api/2/search`` paged with ``startAt``,
+   whose inline changelog is complete.
 
 Then the issues, status list and board go through ``import_files`` like an uploaded
 export, so every rule of the importer holds.
@@ -340,6 +342,7 @@ def _search(client: JiraClient, credentials: Credentials, jql: str, names: dict 
     """Fetch the search's pages from the saved cursor on, each page's changelogs completed,
     and save each page and the cursor after it."""
     fields = list(BASE_FIELDS) + sorted(names) if names is not None else ["*navigable"]
+    bulk = {"available": credentials.flavour == "cloud"}  # Cloud's bulk changelog, until it fails
     total = state.get("total")
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="jira-changelog") as pool:
         while not state["complete"]:
@@ -354,8 +357,7 @@ def _search(client: JiraClient, credentials: Credentials, jql: str, names: dict 
                 page, cursor, total_now = _search_page(client, credentials, jql, fields, None)
             total = total_now if total_now is not None else total
             issues = [issue for issue in page.get("issues") or [] if isinstance(issue, dict)]
-            # Histories beyond the inline cap, several issues at once (each waits for a free slot).
-            list(pool.map(lambda issue: _complete_changelog(client, issue), issues))
+            _complete_changelogs(client, [issue for issue in issues if _capped(issue)], pool, bulk)
             state["pages"] += 1
             _write_atomic(folder / f"page-{state['pages']:06d}.json.gz", gzip.compress(json.dumps(issues).encode(), 1))
             state.update(cursor=cursor, issues=state["issues"] + len(issues), complete=cursor is None or not issues,
@@ -401,14 +403,55 @@ def _search_page(client: JiraClient, credentials: Credentials, jql: str, fields:
         raise
 
 
-def _complete_changelog(client: JiraClient, issue: dict) -> None:
-    """Replace a capped inline changelog (``total`` above the histories present) with the
-    issue's whole history, paged through ``/issue/{id}/changelog`` (which lists oldest first)."""
+def _capped(issue: dict) -> bool:
+    """Whether the issue's inline changelog lacks histories (``total`` above those present,
+    or no changelog at all)."""
     changelog = issue.get("changelog")
     histories = changelog.get("histories") if isinstance(changelog, dict) else None
     total = changelog.get("total") if isinstance(changelog, dict) else None
-    if isinstance(histories, list) and (not isinstance(total, int) or total <= len(histories)):
+    return not isinstance(histories, list) or (isinstance(total, int) and total > len(histories))
+
+
+def _complete_changelogs(client: JiraClient, issues: list[dict], pool: ThreadPoolExecutor, bulk: dict) -> None:
+    """Give each issue its whole history: through Cloud's bulk changelog endpoint (up to 1000
+    issues per request) while the site offers it, else page by page per issue, several issues
+    at once (each request waits for a free slot)."""
+    if not issues:
         return
+    if bulk["available"]:
+        try:
+            found = _bulk_histories(client, issues)
+        except NotFound:
+            bulk["available"] = False
+        except PullProblem as problem:
+            if not any(f"(HTTP {code})" in problem.sentence for code in (400, 405)):
+                raise
+            bulk["available"] = False
+        else:
+            for issue in issues:
+                _set_histories(issue, found.get(str(issue.get("id")), []))
+            return
+    list(pool.map(lambda issue: _set_histories(issue, _issue_histories(client, issue)), issues))
+
+
+def _bulk_histories(client: JiraClient, issues: list[dict]) -> dict[str, list]:
+    """Issue id -> every history, from ``POST /rest/api/3/changelog/bulkfetch`` (paged)."""
+    body: dict[str, Any] = {"issueIdsOrKeys": [str(issue.get("id") or issue.get("key")) for issue in issues],
+                            "maxResults": 1000}
+    found: dict[str, list] = {}
+    while True:
+        page = client.post("/rest/api/3/changelog/bulkfetch", body, what="the issues' histories (bulk)")
+        for entry in page.get("issueChangeLogs") or []:
+            if isinstance(entry, dict):
+                found.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
+        token = page.get("nextPageToken")
+        if not token:
+            return found
+        body["nextPageToken"] = token
+
+
+def _issue_histories(client: JiraClient, issue: dict) -> list:
+    """Every history of one issue, paged through ``/issue/{id}/changelog``."""
     ident = issue.get("id") or issue.get("key")
     api = client.credentials.api
     collected: list = []
@@ -421,10 +464,34 @@ def _complete_changelog(client: JiraClient, issue: dict) -> None:
         start += len(values)
         page_total = page.get("total")
         if not values or page.get("isLast") or (isinstance(page_total, int) and start >= page_total):
-            break
-    # Newest first, the order Jira inlines histories in (the importer orders by time anyway).
-    collected.reverse()
-    issue["changelog"] = {"startAt": 0, "maxResults": len(collected), "total": len(collected), "histories": collected}
+            return collected
+
+
+def _set_histories(issue: dict, histories: list) -> None:
+    """The issue's whole history, each history once (by id), newest first as Jira inlines it
+    (ties by history id), whatever order the pages came in."""
+    seen: set[str] = set()
+    ordered = []
+    for history in histories:
+        if not isinstance(history, dict):
+            continue
+        if history.get("id") is not None:
+            if str(history["id"]) in seen:
+                continue
+            seen.add(str(history["id"]))
+        ordered.append(history)
+    ordered.sort(key=_history_order, reverse=True)
+    issue["changelog"] = {"startAt": 0, "maxResults": len(ordered), "total": len(ordered), "histories": ordered}
+
+
+def _history_order(history: dict) -> tuple:
+    created = history.get("created")
+    try:
+        when = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() if isinstance(created, str) else 0.0
+    except ValueError:
+        when = 0.0
+    ident = str(history.get("id") or "")
+    return when, int(ident) if ident.isdigit() else 0, ident
 
 
 def _pages(folder: Path, count: int) -> Iterator[dict]:
