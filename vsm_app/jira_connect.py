@@ -133,18 +133,21 @@ def run_pull(store: Store, url: str, email: str | None, typed_token: str, *, jql
         st.error("Give the API token (it is used for this pull only and not stored).", icon=":material/key:")
         return None
     bar = st.progress(0.0, text=f"Connecting to {site.host}")
-    st.button("Cancel the pull", key="jira_cancel", icon=":material/cancel:",
-              help="What was downloaded is kept aside: pulling the same JQL again resumes.")
+    cancel = st.empty()  # the button goes once the pull has ended, so a later click cancels nothing
+    cancel.button("Cancel the pull", key="jira_cancel", icon=":material/cancel:",
+                  help="What was downloaded is kept aside: pulling the same JQL again resumes.")
     try:
         outcome = pull(store, Credentials(site.url, token, site.email), jql, board=board, into=into, name=name,
                        full=full, progress=lambda what, fraction: bar.progress(min(1.0, max(0.0, fraction)), text=what))
     except (ImportProblem, StoreError) as problem:
         bar.empty()
+        cancel.empty()
         st.error(plain(str(problem)), icon=":material/error:")
         st.caption("No dataset or data version was stored; what was downloaded is kept aside, and pulling the same "
                    "JQL again resumes from there.")
         return None
     bar.empty()
+    cancel.empty()
     return outcome
 
 
