@@ -152,6 +152,7 @@ def test_refusals_are_one_sentence_and_store_nothing(store, cloud, case, expecte
     sentence = str(problem.value)
     assert expected in sentence and "\n" not in sentence and TOKEN not in sentence
     assert store.datasets() == []
+    assert list(store.root.glob("pulls/*")) == []  # nothing was downloaded, so nothing is kept aside
 
 
 def test_a_site_that_is_not_jira_is_named_as_such(store, tmp_path):

@@ -2,7 +2,6 @@
 ``pull`` turns what it fetches into a dataset (or a refreshed data version of one)."""
 
 from vsm_core.jira.client import Credentials, JiraClient, PullCancelled, PullProblem
-from vsm_core.jira.pull import PullResult, partial_pulls, pull, pull_record
+from vsm_core.jira.pull import PullResult, pull, pull_record
 
-__all__ = ["Credentials", "JiraClient", "PullCancelled", "PullProblem", "PullResult", "partial_pulls", "pull",
-           "pull_record"]
+__all__ = ["Credentials", "JiraClient", "PullCancelled", "PullProblem", "PullResult", "pull", "pull_record"]

@@ -175,7 +175,7 @@ class JiraClient:
                         f"Jira at {self.credentials.host} {reason} {self.retries + 1} times while fetching {what}; "
                         "check the site address and your network, then run the same pull again."
                     ) from None
-                self._wait(self._backoff_seconds(attempt), f"connection problem, retrying {what}")
+                self._wait(self._backoff_seconds(attempt), f"The connection dropped while fetching {what}")
                 continue
             status = response.status_code
             if status == 429 or (status == 503 and "Retry-After" in response.headers):
@@ -191,7 +191,7 @@ class JiraClient:
                         "run the same pull again later: it resumes where it stopped."
                     )
                 self._wait(seconds if seconds is not None else self._backoff_seconds(attempt),
-                           f"Jira asks to slow down (HTTP {status}), waiting")
+                           f"Jira asks to slow down (HTTP {status})")
                 continue
             if status >= 500:
                 if last:
@@ -199,7 +199,7 @@ class JiraClient:
                         f"Jira at {self.credentials.host} answered HTTP {status} {self.retries + 1} times while fetching "
                         f"{what}; it may be down or overloaded: run the same pull again later."
                     )
-                self._wait(self._backoff_seconds(attempt), f"Jira answered HTTP {status}, retrying")
+                self._wait(self._backoff_seconds(attempt), f"Jira answered HTTP {status} for {what}")
                 continue
             return self._answer(response, what)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -250,7 +250,7 @@ class JiraClient:
 
     def _wait(self, seconds: float, why: str) -> None:
         if self.on_wait is not None:
-            self.on_wait(f"{why} ({seconds:.0f} s)")
+            self.on_wait(f"{why}; trying again in {max(1, round(seconds))} s")
         if self.cancel.wait(max(0.0, seconds)):
             self._check_cancel()
 

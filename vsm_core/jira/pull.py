@@ -96,17 +96,6 @@ def pull_record(info: DatasetInfo, version: int | None = None) -> dict | None:
         return None
 
 
-def partial_pulls(store: Store) -> list[dict]:
-    """The interrupted pulls kept aside in this store (their state, without any token)."""
-    found = []
-    for state in sorted((store.root / "pulls").glob("*/state.json")):
-        try:
-            found.append(json.loads(state.read_text(encoding="utf-8")) | {"folder": state.parent.name})
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def pull(
     store: Store,
     credentials: Credentials,
@@ -153,7 +142,7 @@ def pull(
         raise PullProblem(str(exc)) from exc
     own_client = client is None
     client = client or JiraClient(credentials, concurrency=concurrency, cancel=cancel,
-                                  on_wait=lambda why: report(f"Waiting: {why}"))
+                                  on_wait=lambda why: report(why))
     try:
         report(f"Connecting to {credentials.host}", 0.0)
         api = credentials.api
@@ -171,13 +160,18 @@ def pull(
             "cursor": None, "pages": 0, "issues": 0, "complete": False, "user_timezone": str(user_zone),
         }
         resumed = state["pages"] > 0
-        if credentials.flavour == "cloud" and state.get("total") is None:
-            state["total"] = _approximate_count(client, search_jql)
-        _save_state(folder, state)
-        names = _field_names(client, api)
-        _fetch_companions(client, api, board, folder)
-        report("Fetching issues" + (f" (resuming after {state['issues']:,})" if resumed else ""), 0.05)
-        _search(client, credentials, search_jql, names, folder, state, report, concurrency)
+        try:
+            if credentials.flavour == "cloud" and state.get("total") is None:
+                state["total"] = _approximate_count(client, search_jql)
+            _save_state(folder, state)
+            names = _field_names(client, api)
+            _fetch_companions(client, api, board, folder)
+            report("Fetching issues" + (f" (resuming after {state['issues']:,})" if resumed else ""), 0.05)
+            _search(client, credentials, search_jql, names, folder, state, report, concurrency)
+        except BaseException:
+            if state["pages"] == 0:  # nothing worth keeping aside (a refusal, a wrong board)
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
         report("Assembling the download", 0.78)
         issues_file = folder / SOURCE_ISSUES
         changed = _assemble(folder, state["pages"], names, previous if incremental else None, issues_file)
