@@ -49,6 +49,7 @@ with jira_tab:
     pulled = show_pull_form(store, view) or refreshed
 
 imported = None  # (the import's result, the dataset it added a version to or None)
+lead = ""  # what a pull did, before what the import stored
 if submitted:
     if not uploads:
         st.error("Choose at least one file to import.")
@@ -72,6 +73,10 @@ elif pulled and pulled[0].unchanged:
 elif pulled:
     outcome, into = pulled
     imported = outcome.imported, into
+    count = outcome.changed if outcome.incremental else outcome.fetched
+    lead = (f"Pulled {count:,} issue{'s' if count != 1 else ''} from Jira"
+            + (f" updated since {outcome.since} (Jira's time)" if outcome.incremental else "")
+            + (", resuming an interrupted pull" if outcome.resumed else "") + ". ")
 
 if imported:
     result, into = imported
@@ -80,13 +85,7 @@ if imported:
         if access.visitor().email:
             store.set_owner(result.dataset, access.visitor().email)
     info = store.get(result.dataset)
-    pulled_text = ""
-    if pulled and not submitted:
-        count = outcome.changed if outcome.incremental else outcome.fetched
-        pulled_text = (f"Pulled {count:,} issue{'s' if count != 1 else ''} from Jira"
-                       + (f" updated since {outcome.since} (Jira's time)" if outcome.incremental else "")
-                       + (", resuming an interrupted pull" if outcome.resumed else "") + ". ")
-    st.success(pulled_text + f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as "
+    st.success(lead + f"Imported {result.issues:,} issues and {result.status_changes:,} status changes as "
                f"“{plain(result.name)}”" + (f", data version {result.version}." if into else "."))
     show_links(info)
     show_summary(info.meta(result.version))

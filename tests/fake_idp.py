@@ -18,12 +18,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from loopback import LoopbackServer
 
 TOKEN_LIFETIME_SECONDS = 3600
 
@@ -49,7 +49,7 @@ class Grant:
 
 
 @dataclass
-class FakeIdentityProvider:
+class FakeIdentityProvider(LoopbackServer):
     """The provider; ``with FakeIdentityProvider(...) as idp:`` serves it on a free port."""
 
     client_id: str = "vsm-dashboard-test"
@@ -65,32 +65,17 @@ class FakeIdentityProvider:
         self._codes: dict[str, Grant] = {}
         self._access_tokens: dict[str, dict] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- running -----------------------------------------------------------------------------
-    def start(self) -> Self:
+    name = "fake-idp"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
 
         class Handler(_Handler):
             idp = provider
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, name="fake-idp", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
+        return Handler
 
     @property
     def metadata_url(self) -> str:

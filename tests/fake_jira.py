@@ -41,7 +41,6 @@ import hmac
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -50,11 +49,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
+
+from loopback import LoopbackServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"
@@ -405,7 +406,7 @@ class RecordedRequest:
 _DROP = object()
 
 
-class FakeJira:
+class FakeJira(LoopbackServer):
     """``with FakeJira.demo() as jira:`` serves the demo issues at ``jira.url``."""
 
     def __init__(self, issues: Iterable[dict], statuses: list[dict], board_configs: dict[int, dict], *,
@@ -446,7 +447,6 @@ class FakeJira:
         self._snapshots: dict[str, tuple[str, ...]] = {}  # snapshot id -> matching keys in order
         self._latest_snapshot: dict[str, str] = {}  # JQL digest -> its latest snapshot id
         self._next_history_id = 10000
-        self._server: _Server | None = None
         for issue in issues:
             self.add_issue(issue)
 
@@ -457,29 +457,15 @@ class FakeJira:
         return cls(issues, statuses, {1: board}, field_names=names, **kwargs)
 
     # -- running -------------------------------------------------------------------------------
-    def start(self) -> Self:
+    name = "fake-jira"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             jira = fake
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-jira", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
+        return Handler
 
     # -- test controls -------------------------------------------------------------------------
     def rate_limit(self, n: int, retry_after: str = "1", *, paths: Iterable[str] | None = None) -> None:
@@ -799,36 +785,6 @@ class FakeJira:
 
 
 # -- HTTP ----------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    """Keeps its open connections, so that stop() also ends the kept-alive ones."""
-
-    daemon_threads = True
-
-    def __init__(self, *args, **kwargs) -> None:
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def process_request(self, request, client_address) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
 class _Handler(BaseHTTPRequestHandler):
     jira: FakeJira
     protocol_version = "HTTP/1.1"  # keep-alive, as Jira: a pooled connection can be the one dropped

@@ -4,7 +4,7 @@ those who may edit the dataset (its edit link), never to a view link."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest import REPO
@@ -74,7 +74,7 @@ def test_server_account_pulls_when_the_token_field_is_empty_and_edit_rights_refr
     assert not editor.exception and not editor.error, [e.value for e in editor.error]
     assert "Nothing was updated in Jira since" in editor.info[0].value
     assert open_store(tmp_path / "store").get(pulled.dataset).versions == (1,)
-    jira.update_issue("SHOP-7", "Done", datetime.now(timezone.utc))
+    jira.update_issue("SHOP-7", "Done", datetime.now(UTC))
     _widget(editor.button, "Refresh from Jira").click().run()
     assert "Pulled 1 issue from Jira updated since" in _texts(editor)
     assert open_store(tmp_path / "store").get(pulled.dataset).versions == (1, 2)

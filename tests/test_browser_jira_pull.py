@@ -5,12 +5,12 @@ pulled dataset as a new data version; the token never shows in a URL, the page o
 from __future__ import annotations
 
 import gzip
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from browser_support import Server, wait_for_run
 from fake_jira import FakeJira
+
 from vsm_core.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -100,7 +100,7 @@ def test_pull_cancel_resume_and_refresh_in_the_browser(setup):
     assert pulled.meta()["counts"]["issues"] == 3000 and list(store_dir.glob("pulls/*")) == []
     # Its edit link opens the Upload page with a refresh, which adds data version 2.
     edit_link = next(text for text in page.get_by_test_id("stCode").all_inner_texts() if "&edit=" in text)
-    jira.update_issue("SHOP-5", "Done", datetime.now(timezone.utc))
+    jira.update_issue("SHOP-5", "Done", datetime.now(UTC))
     _open_jira_tab(page, edit_link.strip().replace("/?dataset=", "/upload?dataset="))
     page.get_by_text("was pulled from Jira").wait_for()
     _field(page, "API token").first.fill(TOKEN)

@@ -12,12 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_cli
 from fake_jira import FakeJira
+
 from vsm_core.store import open_store
 
 TOKEN = "tok-5d1e2a9c7b3f4e60a8c1"
@@ -102,7 +103,7 @@ def test_killed_pull_is_resumed_by_the_same_command(jira, tmp_path):
 
 
 def test_refresh_with_into_and_a_saved_token(jira, tmp_path, monkeypatch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     store_dir = tmp_path / "store"
     first = json.loads(_pull(jira, store_dir, "--jql", "project = SHOP", "--save-token", "--json", check=True).stdout)
@@ -110,7 +111,7 @@ def test_refresh_with_into_and_a_saved_token(jira, tmp_path, monkeypatch):
     assert saved.stat().st_mode & 0o777 == 0o600 and saved.parent.stat().st_mode & 0o777 == 0o700
     assert _token_anywhere(store_dir) == [] and _token_anywhere(tmp_path / "config") == [str(saved)]
     monkeypatch.delenv("JIRA_API_TOKEN")
-    jira.update_issue("SHOP-3", "Done", datetime.now(timezone.utc))
+    jira.update_issue("SHOP-3", "Done", datetime.now(UTC))
     # Site, account and JQL come from the dataset; the token from the saved file.
     refreshed = run_cli("pull", "--into", first["dataset"], "--json", store_dir=store_dir, check=True)
     out = json.loads(refreshed.stdout)

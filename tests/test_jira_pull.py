@@ -13,15 +13,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import REPO, same_rows
 from fake_jira import FakeJira
+
 from vsm_core.ingest import SourceFile, import_files
 from vsm_core.jira import Credentials, PullCancelled, PullProblem, pull, pull_record
 from vsm_core.store import open_store
@@ -216,7 +216,7 @@ def test_cancelled_pull_keeps_its_pages_aside_and_resumes_without_duplicates(sto
 
 def test_refresh_fetches_what_changed_since_in_the_accounts_time_zone(store, cloud, reference):
     first = pull(store, _credentials(cloud), "project = SHOP", board=1).imported
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     cloud.update_issue("SHOP-1", "Done", now)
     cloud.update_issue("SHOP-2", "In Progress", now)
     new = {"id": "99001", "key": "SHOP-9001", "self": f"{cloud.url}/rest/api/2/issue/99001",
@@ -316,7 +316,7 @@ def test_retry_after_reads_seconds_and_http_dates():
     from vsm_core.jira.client import _retry_after
 
     assert _retry_after("7") == 7 and _retry_after(None) is None and _retry_after("soon") is None
-    later = datetime.now(timezone.utc) + timedelta(seconds=90)
+    later = datetime.now(UTC) + timedelta(seconds=90)
     assert 80 <= _retry_after(format_datetime(later, usegmt=True)) <= 91
 
 

@@ -24,10 +24,10 @@ import email.utils
 import random
 import re
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -43,7 +43,14 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-
 
 class PullProblem(ImportProblem):
     """A pull that cannot go on: one sentence for the user (an ImportProblem, so the command
-    line and the dashboard show it like any import's)."""
+    line and the dashboard show it like any import's). For an HTTP error answer, ``status``
+    is its code and ``said`` Jira's own messages, so that a caller who knows what it asked
+    for can decide (or say) better than the sentence does."""
+
+    def __init__(self, sentence: str, *, status: int | None = None, said: str = ""):
+        super().__init__(sentence)
+        self.status = status
+        self.said = said
 
 
 class PullCancelled(PullProblem):
@@ -137,7 +144,7 @@ class JiraClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> "JiraClient":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -207,6 +214,8 @@ class JiraClient:
     def _answer(self, response: requests.Response, what: str) -> Any:
         status = response.status_code
         host = self.credentials.host
+        said = _said(response) if status >= 400 else ""
+        tail = f": {said}" if said else ""
         if 300 <= status < 400:
             target = urlsplit(response.headers.get("Location", "")).netloc or "another address"
             raise PullProblem(
@@ -218,23 +227,19 @@ class JiraClient:
                    if self.credentials.email else
                    "the personal access token (Data Center: profile, Personal Access Tokens); for Jira Cloud give your "
                    "e-mail address too")
-            raise PullProblem(f"Jira at {host} refused the sign-in (HTTP 401); check {how}.")
-        if status == 403:
-            raise PullProblem(
-                f"Jira at {host} does not allow this account to read {what} (HTTP 403){_said(response)}; "
-                "ask a Jira administrator for browse permission, or use an account that has it."
-            )
-        if status == 404:
-            raise NotFound(f"Jira at {host} has no {what} (HTTP 404){_said(response)}; check the site address.")
-        if status == 410:
-            raise PullProblem(
-                f"Jira at {host} no longer offers the API used for {what} (HTTP 410){_said(response)}; "
-                "if this is a Jira Cloud site, give your e-mail address so the Cloud API is used."
-            )
-        if status == 400:
-            raise PullProblem(f"Jira at {host} rejected the request for {what} (HTTP 400){_said(response)}.")
+            raise PullProblem(f"Jira at {host} refused the sign-in (HTTP 401); check {how}.", status=status, said=said)
+        sentences = {
+            403: f"does not allow this account to read {what} (HTTP 403){tail}; ask a Jira administrator for "
+                 "browse permission, or use an account that has it.",
+            404: f"has no {what} (HTTP 404){tail}; check the site address.",
+            410: f"no longer offers the API used for {what} (HTTP 410){tail}; if this is a Jira Cloud site, give "
+                 "your e-mail address so the Cloud API is used.",
+            400: f"rejected the request for {what} (HTTP 400){tail}.",
+        }
         if status >= 400:
-            raise PullProblem(f"Jira at {host} answered HTTP {status} for {what}{_said(response)}.")
+            kind = NotFound if status == 404 else PullProblem
+            raise kind(f"Jira at {host} " + sentences.get(status, f"answered HTTP {status} for {what}{tail}."),
+                       status=status, said=said)
         try:
             return response.json()
         except ValueError:
@@ -273,12 +278,12 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _said(response: requests.Response) -> str:
-    """``: <Jira's own messages>`` in one short line, or nothing."""
+    """Jira's own messages in one short line, or nothing."""
     try:
         doc = response.json()
     except ValueError:
@@ -295,4 +300,4 @@ def _said(response: requests.Response) -> str:
     if not text:
         return ""
     text = text.rstrip(". ")
-    return ": " + (text if len(text) <= 300 else text[:297] + "…")
+    return text if len(text) <= 300 else text[:297] + "…"

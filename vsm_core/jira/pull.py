@@ -45,11 +45,12 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vsm_core.ingest import ImportResult, SourceFile, import_files
@@ -136,10 +137,7 @@ def pull(
     incremental = (not full and record is not None and record.get("url") == credentials.url
                    and record.get("email") == credentials.email and record.get("jql") == jql
                    and previous is not None and previous.exists())
-    try:
-        require_writable(store)
-    except Exception as exc:  # ImportProblem: the store's own sentence
-        raise PullProblem(str(exc)) from exc
+    require_writable(store)
     own_client = client is None
     client = client or JiraClient(credentials, concurrency=concurrency, cancel=cancel,
                                   on_wait=lambda why: report(why))
@@ -284,7 +282,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _short(jql: str) -> str:
@@ -324,7 +322,7 @@ def _approximate_count(client: JiraClient, jql: str) -> int | None:
     except NotFound:
         return None
     except PullProblem as problem:
-        if "(HTTP 400)" in problem.sentence:
+        if problem.status == 400:
             return None
         raise
     count = answer.get("count") if isinstance(answer, dict) else None
@@ -343,7 +341,7 @@ def _search(client: JiraClient, credentials: Credentials, jql: str, names: dict 
             try:
                 page, cursor, total_now = _search_page(client, credentials, jql, fields, state["cursor"])
             except PullProblem as problem:
-                if not (state["cursor"] and credentials.flavour == "cloud" and "(HTTP 400)" in problem.sentence):
+                if not (state["cursor"] and credentials.flavour == "cloud" and problem.status == 400):
                     raise
                 # A resumed Cloud search whose page token expired: start the search again,
                 # writing its pages over the saved ones.
@@ -390,10 +388,10 @@ def _search_page(client: JiraClient, credentials: Credentials, jql: str, fields:
                " (for Jira Cloud, give your e-mail address).")
         ) from None
     except PullProblem as problem:
-        if "(HTTP 400)" in problem.sentence:
-            raise PullProblem(problem.sentence.replace("rejected the request for the issues the JQL selects",
-                                                       "rejected the JQL")
-                              .rstrip(".") + "; correct the JQL (try it in Jira's issue search first).") from None
+        if problem.status == 400:
+            raise PullProblem(f"Jira at {credentials.host} rejected the JQL (HTTP 400)"
+                              + (f": {problem.said}" if problem.said else "")
+                              + "; correct the JQL (try it in Jira's issue search first).", status=400) from None
         raise
 
 
@@ -418,7 +416,7 @@ def _complete_changelogs(client: JiraClient, issues: list[dict], pool: ThreadPoo
         except NotFound:
             bulk["available"] = False
         except PullProblem as problem:
-            if not any(f"(HTTP {code})" in problem.sentence for code in (400, 405)):
+            if problem.status not in (400, 405):
                 raise
             bulk["available"] = False
         else:
