@@ -68,7 +68,7 @@ def test_bad_file_gets_one_sentence_and_nothing_is_stored(dashboard, page, tmp_p
 
 
 def test_markdown_in_a_dataset_name_shows_as_typed(dashboard, page, real):
-    name = "Team *bold* # [link](http://example.invalid) :red[x]"
+    name = "Team *bold* # [link](http://example.invalid) :red[x] -> <= >= -- (JQL: created >= -30d)"
     page.goto(dashboard.url + "/upload")
     wait_for_run(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(real / "puppet_public_perceval_5issues.json")])
@@ -80,5 +80,7 @@ def test_markdown_in_a_dataset_name_shows_as_typed(dashboard, page, real):
     heading = page.get_by_test_id("stMain").get_by_test_id("stHeading").first
     heading.wait_for(timeout=30_000)
     assert heading.inner_text().replace("\u2060", "").strip() == name
+    caption = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first.inner_text().replace("\u2060", "")
+    assert caption.startswith(name), caption  # no arrows, ≤, ≥ or dashes made of what was typed
     links = page.locator("a[href='http://example.invalid']")
     assert links.count() == 0, [links.nth(i).evaluate("e => e.parentElement.outerHTML.slice(0, 300)") for i in range(links.count())]

@@ -8,12 +8,16 @@ import streamlit as st
 
 _AUTOLINKS = re.compile(r"(\\:/|www\\\.|@)", re.IGNORECASE)
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+_TYPOGRAPHIC_PAIRS = re.compile(r"(?<=[-<>])(?=[-=>])")
 
 
 def plain(text: str) -> str:
     """Text from a file or a user (dataset names, statuses) made safe for Markdown-rendering
     elements such as titles: every Markdown character is escaped, so it shows as typed."""
-    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    # Streamlit's Markdown also turns ->, <-, <->, <=, >= and -- into arrows, ≤, ≥ and a dash,
+    # escaped or not: a word joiner (U+2060, invisible) between the two characters keeps them.
+    text = _TYPOGRAPHIC_PAIRS.sub("\u2060", str(text))
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
     # Bare URLs and e-mail addresses are linked even when escaped: an invisible word joiner
     # (U+2060) breaks the pattern without changing what the reader sees.
     return _AUTOLINKS.sub(lambda m: m.group(0)[:-1] + "\u2060" + m.group(0)[-1], escaped)
